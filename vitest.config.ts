@@ -1,20 +1,43 @@
-import { defineConfig } from "vitest/config";
+import { existsSync, readdirSync } from "node:fs";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 const ci = process.env.CI === "true";
+
+/** Test environments that differ from Node, by workspace folder. */
+const environments: Record<string, string> = {
+  "packages/react": process.env.DOM_ENV ?? "jsdom",
+};
+
+/** Folders whose tests start servers or browsers and need more time. */
+const slow = new Set(["examples/chat-app", "examples/cluster"]);
+
+function projects(): TestProjectInlineConfiguration[] {
+  const found: TestProjectInlineConfiguration[] = [];
+  for (const parent of ["packages", "examples"]) {
+    if (!existsSync(parent)) continue;
+    for (const name of readdirSync(parent).sort()) {
+      const root = `${parent}/${name}`;
+      if (!existsSync(`${root}/package.json`)) continue;
+      found.push({
+        extends: true,
+        test: {
+          name: parent === "packages" ? name : `example-${name}`,
+          root,
+          include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.{ts,tsx}"],
+          environment: environments[root] ?? "node",
+          testTimeout: slow.has(root) ? 120_000 : 20_000,
+          hookTimeout: slow.has(root) ? 120_000 : 30_000,
+        },
+      });
+    }
+  }
+  return found;
+}
 
 export default defineConfig({
   test: {
     // Property tests print their seed; CI keeps the run count bounded.
     env: { FC_NUM_RUNS: process.env.FC_NUM_RUNS ?? (ci ? "60" : "100") },
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: "core",
-          root: "packages/core",
-          include: ["src/**/*.test.ts"],
-        },
-      },
-    ],
+    projects: projects(),
   },
 });
