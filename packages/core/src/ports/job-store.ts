@@ -263,7 +263,7 @@ export interface JobStore {
   }): Promise<boolean>;
 
   /** A waiting job's live position, or null when it is not waiting. */
-  position(jobId: string): Promise<QueuePosition | null>;
+  position(jobId: string, order: ClaimOrder): Promise<QueuePosition | null>;
 
   /** The first `limit` waiting jobs of a queue, in claim order. */
   waiting(

@@ -24,6 +24,13 @@ export interface MessageStore {
     readonly value: ImageGenerationMetadata;
   }): Promise<PatchOutcome>;
 
+  /**
+   * RFC 7396-merges `patch` into the whole metadata object, unguarded: the
+   * app's other writers use it for keys of their own. False when the message
+   * does not exist.
+   */
+  merge(messageId: string, patch: Record<string, unknown>): Promise<boolean>;
+
   /** Reads one message, or null. */
   get(messageId: string): Promise<StoredMessage | null>;
 }
