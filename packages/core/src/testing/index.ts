@@ -1,0 +1,2 @@
+export * from "./fake-clock.js";
+export * from "./scripted-gpu-backend.js";
