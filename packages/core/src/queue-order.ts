@@ -10,6 +10,21 @@ export interface OrderEntry {
   readonly ticket: number;
   /** Priority; higher first. */
   readonly priority: number;
+  /** Fair round, given at submit by {@link fairRound}; used by `fair`. */
+  readonly round: number;
+}
+
+/**
+ * The fair round of a job submitted now: one after the owner's previous
+ * job, but never behind the round of the job claimed last, so an owner who
+ * waited little is not owed turns. Stored with the job, it keeps the claim
+ * order stable as jobs are claimed.
+ */
+export function fairRound(
+  ownerLastRound: number | null,
+  claimedRound: number,
+): number {
+  return Math.max(ownerLastRound === null ? 0 : ownerLastRound + 1, claimedRound);
 }
 
 /**
@@ -26,18 +41,7 @@ export function sortForClaim<T extends OrderEntry>(
   if (order === "priority") {
     return byTicket.sort((a, b) => b.priority - a.priority || a.ticket - b.ticket);
   }
-
-  const rounds = new Map<string, number>();
-  const seen = new Map<string, number>();
-  for (const entry of byTicket) {
-    const round = seen.get(entry.owner) ?? 0;
-    rounds.set(entry.id, round);
-    seen.set(entry.owner, round + 1);
-  }
   return byTicket.sort(
-    (a, b) =>
-      b.priority - a.priority ||
-      (rounds.get(a.id) ?? 0) - (rounds.get(b.id) ?? 0) ||
-      a.ticket - b.ticket,
+    (a, b) => b.priority - a.priority || a.round - b.round || a.ticket - b.ticket,
   );
 }

@@ -118,7 +118,9 @@ export function createImageRequestSchema(
       seed: z.number().int().min(-1).max(MAX_SEED).default(-1),
       batchSize: z.number().int().min(1).max(limits.maxBatchSize).default(1),
       model: model.optional(),
-      extra: options.extra ? options.extra.optional() : z.undefined(),
+      extra: options.extra
+        ? options.extra.optional()
+        : z.never({ error: "this backend takes no extra fields" }).optional(),
     })
     .superRefine((request, context) => {
       const pixels = request.width * request.height * request.batchSize;

@@ -185,7 +185,7 @@ export class ImageJobService {
       queue: z.enum(this.#queues as [string, ...string[]]).optional(),
       priority: options.priorities
         ? z.number().int().min(-1000).max(1000).optional()
-        : z.undefined({ error: "priorities are not enabled" }),
+        : z.never({ error: "priorities are not enabled" }).optional(),
     });
     this.#context.hub.on("sweep", (report) => {
       this.#lastSweep = report;

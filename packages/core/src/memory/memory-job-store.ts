@@ -18,7 +18,7 @@ import type {
   TransitionOutcome,
   WaitingJob,
 } from "../ports/job-store.js";
-import { sortForClaim } from "../queue-order.js";
+import { fairRound, sortForClaim } from "../queue-order.js";
 
 const RECENT_RUNS = 20;
 
@@ -34,6 +34,8 @@ interface BackendRecord {
 
 interface QueueRecord {
   ticket: number;
+  claimedRound: number;
+  ownerRounds: Map<string, number>;
   version: number;
   waiting: Set<string>;
   running: Set<string>;
@@ -56,6 +58,7 @@ export class MemoryJobStore implements JobStore {
   >();
   readonly #backends = new Map<string, BackendRecord>();
   readonly #hits = new Map<string, { count: number; resetAt: number }>();
+  readonly #rounds = new Map<string, number>();
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
     const { job, limits, idempotency, now } = input;
@@ -89,7 +92,13 @@ export class MemoryJobStore implements JobStore {
     }
 
     queue.ticket += 1;
+    const round = fairRound(
+      queue.ownerRounds.get(job.owner) ?? null,
+      queue.claimedRound,
+    );
+    queue.ownerRounds.set(job.owner, round);
     const stored: Job = { ...copy(job), ticket: queue.ticket, version: 1 };
+    this.#rounds.set(stored.id, round);
     this.#jobs.set(stored.id, stored);
     this.#enter(stored, stored.status);
     if (keyId && idempotency) {
@@ -408,7 +417,10 @@ export class MemoryJobStore implements JobStore {
         deleted.push(job);
       }
     }
-    for (const job of deleted) this.#jobs.delete(job.id);
+    for (const job of deleted) {
+      this.#jobs.delete(job.id);
+      this.#rounds.delete(job.id);
+    }
     return deleted;
   }
 
@@ -418,6 +430,7 @@ export class MemoryJobStore implements JobStore {
     if (!job) return null;
 
     this.#leave(job, "queued");
+    this.#queue(input.queue).claimedRound = first.round;
     job.status = "running";
     job.fencingToken = newId();
     job.leaseExpiresAt = input.now + input.leaseMs;
@@ -443,6 +456,7 @@ export class MemoryJobStore implements JobStore {
           owner: job.owner,
           ticket: job.ticket,
           priority: job.priority,
+          round: this.#rounds.get(id) ?? 0,
         });
       }
     }
@@ -454,6 +468,8 @@ export class MemoryJobStore implements JobStore {
     if (!record) {
       record = {
         ticket: 0,
+        claimedRound: 0,
+        ownerRounds: new Map(),
         version: 0,
         waiting: new Set(),
         running: new Set(),

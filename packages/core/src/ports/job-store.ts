@@ -1,12 +1,13 @@
 import type { Job, JobStatus, QueuePosition } from "../job.js";
+import type { fairRound } from "../queue-order.js";
 
 /**
  * The order a worker claims waiting jobs in.
  * - `fifo`: lowest ticket first.
  * - `priority`: highest priority first, then lowest ticket.
- * - `fair`: round-robin between owners: every owner's oldest waiting job
- *   first (by ticket), then every owner's second, and so on; priority, when
- *   set, still comes first.
+ * - `fair`: round-robin between owners. Each job gets a round at submit
+ *   ({@link fairRound}); claim order is priority, then round, then ticket,
+ *   so every owner's next job comes before anyone's job after it.
  */
 export type ClaimOrder = "fifo" | "priority" | "fair";
 
