@@ -6,3 +6,4 @@ export {
   type StandInForgeOptions,
   startStandInForge,
 } from "./stand-in-forge.js";
+export { runStandInCli } from "./cli.js";

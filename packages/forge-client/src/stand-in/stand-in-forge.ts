@@ -51,8 +51,11 @@ export interface StandInForge {
   state(): StateSnapshot;
   /** Resolves once `predicate` holds for the progress state. */
   waitForState(predicate: (state: StateSnapshot) => boolean): Promise<void>;
-  /** Pauses every job when it reaches `step` until {@link release}. */
-  hold(step: number): void;
+  /**
+   * Pauses jobs when they reach `step` (of batch `batch`, or of any batch)
+   * until {@link release}.
+   */
+  hold(step: number, batch?: number): void;
   /** Lets a held job go on and removes the hold. */
   release(): void;
   /** Sets the time per step, ms. */
@@ -95,6 +98,7 @@ class StandIn implements GenerationHost {
   failures: ForgeException[] = [];
   epoch = 0;
   holdStep: number | null = null;
+  holdBatch: number | undefined;
   resetNext = false;
   hangNext = false;
   proxyTimeoutMs: number | null = null;
@@ -129,7 +133,11 @@ class StandIn implements GenerationHost {
 
   async step(step: number, epoch: number): Promise<void> {
     await this.wait(this.stepMs, epoch);
-    while (this.holdStep === step && epoch === this.epoch) {
+    const held = () =>
+      this.holdStep === step &&
+      (this.holdBatch === undefined ||
+        this.holdBatch === this.state.state.job_no);
+    while (held() && epoch === this.epoch) {
       await new Promise<void>((resolve) => this.holdWaiters.add(resolve));
     }
     this.check(epoch);
@@ -263,8 +271,9 @@ export async function startStandInForge(
     },
     state: () => ({ ...core.state.state }),
     waitForState: (predicate) => core.waitForState(predicate),
-    hold: (step) => {
+    hold: (step, batch) => {
       core.holdStep = step;
+      core.holdBatch = batch;
     },
     release: () => core.release(),
     setStepMs: (ms) => {
