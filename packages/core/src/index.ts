@@ -29,3 +29,4 @@ export * from "./runtime.js";
 export * from "./service.js";
 export * from "./sweeper.js";
 export * from "./worker.js";
+export * from "./realtime/index.js";

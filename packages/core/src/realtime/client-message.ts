@@ -102,15 +102,8 @@ export type ParsedClientMessage =
       readonly id: string | null;
     };
 
-const encoder = new TextEncoder();
-
-/** The UTF-8 size of `text` in bytes. */
+/** The UTF-8 size of `text` in bytes, without copying it. */
 export function utf8Bytes(text: string): number {
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes: skip encoding when small.
-  return text.length * 3 <= 1024 ? encoder.encode(text).length : byteCount(text);
-}
-
-function byteCount(text: string): number {
   let bytes = 0;
   for (let index = 0; index < text.length; index += 1) {
     const code = text.charCodeAt(index);

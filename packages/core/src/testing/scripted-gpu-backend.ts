@@ -7,6 +7,8 @@ import type {
   GpuProgress,
 } from "../ports/gpu-backend.js";
 
+let started = 0;
+
 /** One call of {@link ScriptedGpuBackend.generate}, driven by the test. */
 export class ScriptedRun {
   /** What the worker asked for. */
@@ -15,6 +17,8 @@ export class ScriptedRun {
   interrupted = false;
   /** Whether it has settled. */
   settled = false;
+  /** Order in which runs started, across every scripted backend. */
+  readonly startedAt = ++started;
   readonly #resolve: (result: GenerateResult) => void;
   readonly #reject: (error: unknown) => void;
   readonly #onSettle: () => void;
@@ -41,8 +45,14 @@ export class ScriptedRun {
     this.progress({ phase: "sampling", step, steps, fraction: step / steps });
   }
 
-  /** Finishes with one image per batch item (or the given images). */
-  succeed(images?: GeneratedImage[], info: Record<string, unknown> = {}): void {
+  /**
+   * Finishes with one image per batch item (or the given images). The info
+   * names the task, so a test can tell which run a stored result came from.
+   */
+  succeed(
+    images?: GeneratedImage[],
+    info: Record<string, unknown> = { taskId: this.input.taskId },
+  ): void {
     const { request } = this.input;
     const made =
       images ??

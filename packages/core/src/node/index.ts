@@ -1,0 +1,1 @@
+export * from "./serve-web-socket-server.js";
