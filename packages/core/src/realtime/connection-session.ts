@@ -7,12 +7,18 @@ import {
   parseClientMessage,
   type SubscriptionTarget,
 } from "./client-message.js";
-import type { GatewayConnection, GatewayTransport } from "./gateway-transport.js";
+import type {
+  GatewayConnection,
+  GatewayTransport,
+} from "./gateway-transport.js";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "./protocol-version.js";
 import type { RealtimeGateway } from "./realtime-gateway.js";
 import type { PositionMessage, ServerMessage } from "./server-message.js";
 
-type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
+type Message<T extends ClientMessage["type"]> = Extract<
+  ClientMessage,
+  { type: T }
+>;
 
 /** The key of a subscription target within one connection. */
 export function targetKey(target: SubscriptionTarget): string {
@@ -121,9 +127,16 @@ export class ConnectionSession implements GatewayConnection {
 
   async #handle(text: string): Promise<void> {
     if (this.#ended) return;
-    const parsed = parseClientMessage(text, this.#gateway.settings.maxFrameBytes);
+    const parsed = parseClientMessage(
+      text,
+      this.#gateway.settings.maxFrameBytes,
+    );
     if (!parsed.ok) {
-      this.#send({ type: "error", id: parsed.id, error: parsed.error.toPublic() });
+      this.#send({
+        type: "error",
+        id: parsed.id,
+        error: parsed.error.toPublic(),
+      });
       return;
     }
 
@@ -157,7 +170,11 @@ export class ConnectionSession implements GatewayConnection {
           });
       }
     } catch (error) {
-      this.#send({ type: "error", id, error: this.#gateway.publicError(error) });
+      this.#send({
+        type: "error",
+        id,
+        error: this.#gateway.publicError(error),
+      });
     }
   }
 
@@ -223,7 +240,10 @@ export class ConnectionSession implements GatewayConnection {
     const key = targetKey(target);
     this.#subscriptions.set(key, target);
 
-    const queues = new Set([...service.queues, ...jobs.map((j) => j.job.queue)]);
+    const queues = new Set([
+      ...service.queues,
+      ...jobs.map((j) => j.job.queue),
+    ]);
     let fresh = false;
     let resync = false;
     for (const queue of queues) {
@@ -243,7 +263,8 @@ export class ConnectionSession implements GatewayConnection {
     }
     if (fresh) jobs = await this.#load(target);
 
-    for (const snapshot of jobs) this.#track(snapshot.job.id, snapshot.job.status);
+    for (const snapshot of jobs)
+      this.#track(snapshot.job.id, snapshot.job.status);
     this.#send({
       type: "snapshot",
       id: message.id,
@@ -326,7 +347,8 @@ export class ConnectionSession implements GatewayConnection {
         this.#send({ type: "error", id: null, error: publicError });
         continue;
       }
-      for (const snapshot of jobs) this.#track(snapshot.job.id, snapshot.job.status);
+      for (const snapshot of jobs)
+        this.#track(snapshot.job.id, snapshot.job.status);
       this.#send({
         type: "snapshot",
         id: null,
@@ -361,7 +383,8 @@ export class ConnectionSession implements GatewayConnection {
     const text = JSON.stringify(message);
     const buffered = this.#inFlight + (this.#transport.bufferedAmount?.() ?? 0);
     if (buffered + text.length > this.#gateway.settings.maxBufferedBytes) {
-      return this.#slow(buffered);
+      this.#slow(buffered);
+      return;
     }
 
     try {
@@ -387,7 +410,9 @@ export class ConnectionSession implements GatewayConnection {
     const error = new ImageJobError("SLOW_CONSUMER").toPublic();
     try {
       // Over the bound on purpose: it tells the client why, if it ever reads.
-      void this.#transport.send(JSON.stringify({ type: "error", id: null, error }));
+      void this.#transport.send(
+        JSON.stringify({ type: "error", id: null, error }),
+      );
     } catch {
       // The close code says the same.
     }

@@ -10,7 +10,10 @@ import {
   ownerOnly,
 } from "../service.js";
 import { ConnectionSession } from "./connection-session.js";
-import type { GatewayConnection, GatewayTransport } from "./gateway-transport.js";
+import type {
+  GatewayConnection,
+  GatewayTransport,
+} from "./gateway-transport.js";
 import { CLOSE_CODES } from "./protocol-version.js";
 import type { PositionMessage } from "./server-message.js";
 
@@ -29,7 +32,9 @@ export interface RealtimeGatewayOptions {
    * Turns an `authenticate` token into a user, for hosts that do not
    * authenticate on upgrade. Unset: only the transport's `user` counts.
    */
-  readonly authenticate?: (token: string) => AuthUser | null | Promise<AuthUser | null>;
+  readonly authenticate?: (
+    token: string,
+  ) => AuthUser | null | Promise<AuthUser | null>;
   /** Largest text frame accepted, in UTF-8 bytes. @default 65536 */
   readonly maxFrameBytes?: number;
   /**

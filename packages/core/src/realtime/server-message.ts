@@ -158,7 +158,10 @@ const publicErrorSchema = z.looseObject({
 
 const targetSchema = z.union([
   z.looseObject({ kind: z.literal("job"), jobId: z.string() }),
-  z.looseObject({ kind: z.literal("conversation"), conversationId: z.string() }),
+  z.looseObject({
+    kind: z.literal("conversation"),
+    conversationId: z.string(),
+  }),
 ]);
 
 /**
@@ -202,7 +205,11 @@ export const serverMessageSchema = z.discriminatedUnion("type", [
     cursor: z.string(),
     status: z.enum(["ok", "recovering"]),
   }),
-  z.looseObject({ type: z.literal("result"), id: z.string(), snapshot: jobSnapshotSchema }),
+  z.looseObject({
+    type: z.literal("result"),
+    id: z.string(),
+    snapshot: jobSnapshotSchema,
+  }),
   z.looseObject({ type: z.literal("ack"), id: z.string() }),
   z.looseObject({
     type: z.literal("error"),
