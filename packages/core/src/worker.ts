@@ -110,9 +110,17 @@ export class Worker {
       if (queue === this.queue) this.#wake?.();
     };
     const offLog = events.subscribe(onQueue);
-    const onJob = (event: { job: { id: string; status: string } }) => {
+    const onJob = (event: {
+      job: { id: string; status: string; version: number };
+    }) => {
+      // A newer change that is not this attempt's own claim ends it
+      // (cancelled, re-queued by a sweeper, failed by a time limit).
       const attempt = this.#attempt;
-      if (attempt?.job.id === event.job.id && event.job.status !== "running") {
+      if (
+        attempt?.job.id === event.job.id &&
+        event.job.version > attempt.job.version &&
+        event.job.status !== "running"
+      ) {
         this.#stop(attempt, "lost");
       }
     };
