@@ -8,7 +8,11 @@ import type { JobSnapshot } from "../service.js";
  * the first open, `open`, `reconnecting` after a loss (with backoff), and
  * `offline` when closed on purpose or refused (not retrying).
  */
-export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "offline";
+export type ConnectionStatus =
+  | "connecting"
+  | "open"
+  | "reconnecting"
+  | "offline";
 
 /** What the client holds about one job. */
 export interface JobEntry {
