@@ -1,0 +1,368 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { JobChangedEvent } from "../events.js";
+import { MemoryEventLog } from "../memory/memory-event-log.js";
+import { createImageJobs, type ImageJobs } from "../runtime.js";
+import type { AuthUser, Authorize } from "../service.js";
+import { ScriptedGpuBackend } from "../testing/scripted-gpu-backend.js";
+import { RealtimeGateway } from "./realtime-gateway.js";
+import type { ServerMessage } from "./server-message.js";
+
+const alice: AuthUser = { id: "alice" };
+const bob: AuthUser = { id: "bob" };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setup(
+  options: { maxEntries?: number; authorize?: Authorize; buffer?: number } = {},
+) {
+  const backend = new ScriptedGpuBackend();
+  const events = new MemoryEventLog({ maxEntries: options.maxEntries });
+  const jobs = createImageJobs({
+    backends: [backend],
+    stores: { events },
+    sweepIntervalMs: 0,
+    progressIntervalMs: 0,
+    pollMs: 10,
+    authorize: options.authorize,
+  });
+  jobs.start();
+  const gateway = new RealtimeGateway({
+    service: jobs.service,
+    events,
+    authorize: options.authorize,
+    pingIntervalMs: 0,
+    maxBufferedBytes: options.buffer,
+  });
+  cleanups.push(async () => {
+    gateway.close();
+    await jobs.close();
+  });
+  return { backend, jobs, gateway, events };
+}
+
+/** A gateway connection whose frames land in an array. */
+export function client(
+  gateway: RealtimeGateway,
+  user: AuthUser,
+  sink: (text: string) => void | Promise<void> = () => {},
+) {
+  const frames: ServerMessage[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  const connection = gateway.connect({
+    user,
+    send: (text) => {
+      frames.push(JSON.parse(text));
+      return sink(text);
+    },
+    close: (code, reason) => {
+      closed = { code, reason };
+    },
+  });
+  const send = (message: unknown) =>
+    connection.receive(
+      typeof message === "string" ? message : JSON.stringify(message),
+    );
+  send({ type: "authenticate", version: 1 });
+  return {
+    frames,
+    connection,
+    send,
+    closed: () => closed,
+    of: <T extends ServerMessage["type"]>(type: T) =>
+      frames.filter(
+        (f): f is Extract<ServerMessage, { type: T }> => f.type === type,
+      ),
+  };
+}
+
+function submit(jobs: ImageJobs, user: AuthUser, conversationId = "c1") {
+  return jobs.service.submit(user, {
+    conversationId,
+    request: { prompt: "a lighthouse at dusk", steps: 40 },
+  });
+}
+
+describe("realtime gateway", () => {
+  it("S15 reconnect with a cursor gets exactly the missed events", async () => {
+    const { jobs, gateway, backend, events } = setup();
+    const conversation = { kind: "conversation", conversationId: "c1" };
+    const first = client(gateway, alice);
+    first.send({ type: "subscribe", id: "s1", target: conversation });
+    await first.connection.idle();
+    const { job } = await submit(jobs, alice);
+    const run = await backend.run(0);
+    for (let step = 1; step <= 3; step += 1) run.step(step);
+    // queued (v1), running (v2), steps 1..3 (v3..v5): five events seen.
+    await vi.waitFor(() =>
+      expect(first.of("job").map((m) => m.job.version)).toEqual([
+        1, 2, 3, 4, 5,
+      ]),
+    );
+    const cursor = first.of("job").at(-1)!.cursor;
+    first.connection.close();
+
+    for (let step = 4; step <= 18; step += 1) run.step(step);
+    await vi.waitFor(async () =>
+      expect((await jobs.service.get(alice, job.id)).job.version).toBe(20),
+    );
+    const missed = await events.read("default", cursor, 1000);
+    expect(missed.entries).toHaveLength(15);
+
+    const second = client(gateway, alice);
+    second.send({
+      type: "subscribe",
+      id: "s2",
+      target: conversation,
+      cursors: { default: cursor },
+    });
+    await vi.waitFor(() => expect(second.of("job")).toHaveLength(15));
+    await second.connection.idle();
+    const got = second.of("job");
+    expect(got.map((m) => m.cursor)).toEqual(
+      missed.entries.map((e) => e.cursor),
+    );
+    expect(got.map((m) => m.job.version)).toEqual(
+      Array.from({ length: 15 }, (_, index) => 6 + index),
+    );
+    expect(second.of("snapshot")[0]?.resync).toBe(false);
+  });
+
+  it("S15 a cursor older than the log keeps gets a snapshot and a resync mark", async () => {
+    const { jobs, gateway, backend } = setup({ maxEntries: 4 });
+    const conversation = { kind: "conversation", conversationId: "c1" };
+    const first = client(gateway, alice);
+    first.send({ type: "subscribe", id: "s1", target: conversation });
+    await first.connection.idle();
+    const { job } = await submit(jobs, alice);
+    const run = await backend.run(0);
+    await vi.waitFor(() => expect(first.of("job").length).toBe(2));
+    const cursor = first.of("job").at(-1)!.cursor;
+    first.connection.close();
+    for (let step = 1; step <= 10; step += 1) run.step(step);
+    await vi.waitFor(async () =>
+      expect((await jobs.service.get(alice, job.id)).job.version).toBe(12),
+    );
+
+    const second = client(gateway, alice);
+    second.send({
+      type: "subscribe",
+      id: "s2",
+      target: conversation,
+      cursors: { default: cursor },
+    });
+    await vi.waitFor(() => expect(second.of("snapshot")).toHaveLength(1));
+    const [snapshot] = second.of("snapshot");
+    expect(snapshot!.resync).toBe(true);
+    expect(snapshot!.jobs[0]!.job.version).toBe(12);
+    expect(snapshot!.jobs[0]!.job.progress?.step).toBe(10);
+  });
+
+  it("S28 another user's job answers NOT_FOUND and changes nothing", async () => {
+    const { jobs, gateway, backend } = setup();
+    const { job } = await submit(jobs, alice);
+    await backend.run(0);
+    await vi.waitFor(async () =>
+      expect((await jobs.service.get(alice, job.id)).job.status).toBe(
+        "running",
+      ),
+    );
+    const before = await jobs.service.get(alice, job.id);
+    const mallory = client(gateway, bob);
+    mallory.send({
+      type: "subscribe",
+      id: "a",
+      target: { kind: "job", jobId: job.id },
+    });
+    mallory.send({ type: "cancel", id: "b", jobId: job.id });
+    mallory.send({ type: "retry", id: "c", jobId: job.id });
+    mallory.send({
+      type: "subscribe",
+      id: "d",
+      target: { kind: "job", jobId: "no-such-job" },
+    });
+    await mallory.connection.idle();
+
+    const errors = mallory.of("error");
+    expect(errors.map((e) => [e.id, e.error.code])).toEqual([
+      ["a", "NOT_FOUND"],
+      ["b", "NOT_FOUND"],
+      ["c", "NOT_FOUND"],
+      ["d", "NOT_FOUND"],
+    ]);
+    // The same answer as for a job that does not exist: no hint it exists.
+    expect(errors[0]!.error).toEqual(errors[3]!.error);
+    expect(await jobs.service.get(alice, job.id)).toEqual(before);
+    expect(backend.runs[0]!.interrupted).toBe(false);
+    expect(mallory.of("job")).toHaveLength(0);
+    expect(mallory.of("result")).toHaveLength(0);
+  });
+
+  it("S28 another user's conversation answers NOT_FOUND; by default its jobs never reach them", async () => {
+    const owners = new Map([["c-alice", "alice"]]);
+    const authorize: Authorize = (user, resource) =>
+      resource.kind === "conversation"
+        ? (owners.get(resource.conversationId) ?? user.id) === user.id
+        : resource.owner === user.id;
+    const app = setup({ authorize });
+    const mallory = client(app.gateway, bob);
+    mallory.send({
+      type: "subscribe",
+      id: "x",
+      target: { kind: "conversation", conversationId: "c-alice" },
+    });
+    await mallory.connection.idle();
+    expect(mallory.of("error").map((e) => e.error.code)).toEqual(["NOT_FOUND"]);
+
+    const open = setup();
+    const { job } = await submit(open.jobs, alice, "shared");
+    const watcher = client(open.gateway, bob);
+    watcher.send({
+      type: "subscribe",
+      id: "y",
+      target: { kind: "conversation", conversationId: "shared" },
+    });
+    const run = await open.backend.run(0);
+    run.step(1);
+    run.succeed();
+    await vi.waitFor(async () =>
+      expect((await open.jobs.service.get(alice, job.id)).job.status).toBe(
+        "succeeded",
+      ),
+    );
+    await open.jobs.relay.idle();
+    await watcher.connection.idle();
+    expect(watcher.of("snapshot")[0]!.jobs).toEqual([]);
+    expect(watcher.of("job")).toHaveLength(0);
+  });
+
+  it("S03 positions are pushed as the queue changes, computed once per change", async () => {
+    const { jobs, gateway, backend } = setup();
+    await submit(jobs, alice, "c-a");
+    await backend.run(0);
+    const mine = [];
+    for (let index = 0; index < 3; index += 1)
+      mine.push((await submit(jobs, bob, "c-b")).job);
+    const waiting = vi.spyOn(jobs.service, "waiting");
+    const watchers = Array.from({ length: 10 }, () => client(gateway, bob));
+    for (const watcher of watchers) {
+      watcher.send({
+        type: "subscribe",
+        id: "s",
+        target: { kind: "conversation", conversationId: "c-b" },
+      });
+    }
+    await Promise.all(watchers.map((w) => w.connection.idle()));
+    const positions = watchers[0]!
+      .of("snapshot")[0]!
+      .jobs.map((j) => j.position?.position);
+    expect(positions.sort()).toEqual([1, 2, 3]);
+    const calls = waiting.mock.calls.length;
+
+    await jobs.service.cancel(bob, mine[0]!.id);
+    await vi.waitFor(() => {
+      for (const watcher of watchers) {
+        const latest = watcher
+          .of("position")
+          .filter((p) => p.jobId === mine[2]!.id)
+          .at(-1);
+        expect(latest?.position).toBe(2);
+        expect(latest?.queueSize).toBe(2);
+      }
+    });
+    // One cancel is one queue change: one computation for all ten sockets.
+    expect(waiting.mock.calls.length - calls).toBe(1);
+  });
+
+  it("200 clients: a slow one never delays the others, is closed with SLOW_CONSUMER and resumes", async () => {
+    const { jobs, gateway, events } = setup({ buffer: 64 * 1024 });
+    const fast = Array.from({ length: 199 }, () => client(gateway, alice));
+    const stuck: ServerMessage[] = [];
+    const slow = client(gateway, alice, (text) => {
+      stuck.push(JSON.parse(text));
+      return new Promise<void>(() => {});
+    });
+    for (const c of [...fast, slow]) {
+      c.send({
+        type: "subscribe",
+        id: "s",
+        target: { kind: "conversation", conversationId: "c1" },
+      });
+    }
+    await Promise.all([...fast, slow].map((c) => c.connection.idle()));
+    const template = (await submit(jobs, alice)).job;
+    const started = performance.now();
+    const total = 1000;
+    for (let index = 1; index <= total; index += 1) {
+      const event: JobChangedEvent = {
+        type: "job",
+        owner: "alice",
+        position: null,
+        job: { ...template, id: `synthetic-${index}`, version: index },
+      };
+      await events.append({
+        queue: "default",
+        event,
+        dedupeKey: `s${index}`,
+        now: 0,
+      });
+    }
+    const expected = (await events.read("default", null, 5000)).entries
+      .filter(
+        (e) =>
+          e.event.type === "job" && e.event.job.id.startsWith("synthetic-"),
+      )
+      .map((e) => e.cursor);
+    expect(expected).toHaveLength(total);
+    await vi.waitFor(
+      () => {
+        for (const c of fast)
+          expect(
+            c.of("job").filter((m) => m.job.id.startsWith("synthetic-")),
+          ).toHaveLength(total);
+      },
+      { timeout: 15_000 },
+    );
+    const elapsed = performance.now() - started;
+    console.log(`200 clients x ${total} events: ${elapsed.toFixed(0)} ms`);
+
+    for (const c of fast) {
+      const cursors = c
+        .of("job")
+        .filter((m) => m.job.id.startsWith("synthetic-"))
+        .map((m) => m.cursor);
+      expect(cursors).toEqual(expected);
+      expect(c.closed()).toBeNull();
+    }
+    expect(slow.closed()).toEqual({ code: 4008, reason: "SLOW_CONSUMER" });
+    const received = stuck.filter(
+      (m): m is Extract<ServerMessage, { type: "job" }> => m.type === "job",
+    );
+    expect(received.length).toBeLessThan(total);
+    expect(stuck.at(-1)).toMatchObject({
+      type: "error",
+      error: { code: "SLOW_CONSUMER" },
+    });
+
+    const again = client(gateway, alice);
+    again.send({
+      type: "subscribe",
+      id: "r",
+      target: { kind: "conversation", conversationId: "c1" },
+      cursors: { default: received.at(-1)!.cursor },
+    });
+    await vi.waitFor(() =>
+      expect(
+        again.of("job").filter((m) => m.job.id.startsWith("synthetic-")).length,
+      ).toBe(
+        total -
+          received.filter((m) => m.job.id.startsWith("synthetic-")).length,
+      ),
+    );
+    const all = [...received, ...again.of("job")]
+      .filter((m) => m.job.id.startsWith("synthetic-"))
+      .map((m) => m.cursor);
+    expect(all).toEqual(expected);
+  });
+});
