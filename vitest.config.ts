@@ -1,5 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
-import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import {
+  defineConfig,
+  type TestProjectInlineConfiguration,
+} from "vitest/config";
 
 const ci = process.env.CI === "true";
 
@@ -34,7 +37,12 @@ function projects(): TestProjectInlineConfiguration[] {
   return found;
 }
 
+// Workspace packages resolve to their source, so tests need no build.
+const conditions = ["@imagejobs/source", "import", "module", "node", "default"];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
     // Property tests print their seed; CI keeps the run count bounded.
     env: { FC_NUM_RUNS: process.env.FC_NUM_RUNS ?? (ci ? "60" : "100") },

@@ -37,7 +37,8 @@ export interface ErrorCodeInfo {
 /** The default user messages and retryable flags, one per code. */
 export const ERROR_CATALOG: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   INVALID_REQUEST: {
-    userMessage: "Some of the image settings are not valid. Please check them and try again.",
+    userMessage:
+      "Some of the image settings are not valid. Please check them and try again.",
     retryable: false,
   },
   UNAUTHENTICATED: {
@@ -49,15 +50,18 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     retryable: false,
   },
   QUOTA_EXCEEDED: {
-    userMessage: "You already have the most image requests allowed waiting. Please wait for one to finish, then try again.",
+    userMessage:
+      "You already have the most image requests allowed waiting. Please wait for one to finish, then try again.",
     retryable: true,
   },
   RATE_LIMITED: {
-    userMessage: "You are sending image requests too quickly. Please wait a moment and try again.",
+    userMessage:
+      "You are sending image requests too quickly. Please wait a moment and try again.",
     retryable: true,
   },
   QUEUE_FULL: {
-    userMessage: "The image service is very busy right now. Please try again in a few minutes.",
+    userMessage:
+      "The image service is very busy right now. Please try again in a few minutes.",
     retryable: true,
   },
   IDEMPOTENCY_CONFLICT: {
@@ -65,35 +69,43 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     retryable: false,
   },
   QUEUE_TIMEOUT: {
-    userMessage: "Your image waited too long in the queue and was not started. Please try again.",
+    userMessage:
+      "Your image waited too long in the queue and was not started. Please try again.",
     retryable: true,
   },
   RUN_TIMEOUT: {
-    userMessage: "Your image took too long to make and was stopped. Please try again, perhaps with a smaller size or fewer steps.",
+    userMessage:
+      "Your image took too long to make and was stopped. Please try again, perhaps with a smaller size or fewer steps.",
     retryable: true,
   },
   STALLED: {
-    userMessage: "The image stopped making progress and was stopped. Please try again.",
+    userMessage:
+      "The image stopped making progress and was stopped. Please try again.",
     retryable: true,
   },
   WORKER_LOST: {
-    userMessage: "The image service lost your image while making it. Please try again.",
+    userMessage:
+      "The image service lost your image while making it. Please try again.",
     retryable: true,
   },
   GPU_UNAVAILABLE: {
-    userMessage: "The image service is unavailable right now. Please try again in a minute.",
+    userMessage:
+      "The image service is unavailable right now. Please try again in a minute.",
     retryable: true,
   },
   GPU_OUT_OF_MEMORY: {
-    userMessage: "The image was too large for the image server's memory. Try a smaller size or fewer images at once.",
+    userMessage:
+      "The image was too large for the image server's memory. Try a smaller size or fewer images at once.",
     retryable: false,
   },
   GPU_REJECTED: {
-    userMessage: "The image server did not accept these settings. Please change them and try again.",
+    userMessage:
+      "The image server did not accept these settings. Please change them and try again.",
     retryable: false,
   },
   GPU_ERROR: {
-    userMessage: "Something went wrong while making your image. Please try again.",
+    userMessage:
+      "Something went wrong while making your image. Please try again.",
     retryable: true,
   },
   CANCELLED: {
@@ -182,7 +194,6 @@ export class ImageJobError extends Error {
   readonly serverFault: boolean;
   /** See {@link ImageJobErrorOptions.outcomeUnknown}. */
   readonly outcomeUnknown: boolean;
-  private readonly [MARKER] = true;
 
   constructor(code: ErrorCode, options: ImageJobErrorOptions = {}) {
     const info = ERROR_CATALOG[code];
@@ -190,6 +201,7 @@ export class ImageJobError extends Error {
       cause: options.cause,
     });
     this.name = "ImageJobError";
+    Object.defineProperty(this, MARKER, { value: true });
     this.code = code;
     this.userMessage = options.userMessage ?? info.userMessage;
     this.retryable = options.retryable ?? info.retryable;
@@ -236,7 +248,8 @@ export type UserMessages = Partial<Record<ErrorCode, string>>;
 /** True when `code` is one of the catalog's codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return (
-    typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code)
+    typeof code === "string" &&
+    (ERROR_CODES as readonly string[]).includes(code)
   );
 }
 

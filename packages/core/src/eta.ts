@@ -9,7 +9,10 @@ export const ETA_MIN_SAMPLES = 3;
  * closed. Null until {@link ETA_MIN_SAMPLES} jobs have finished or while no
  * backend accepts work.
  */
-export function estimateWaitMs(stats: QueueStats, position: number): number | null {
+export function estimateWaitMs(
+  stats: QueueStats,
+  position: number,
+): number | null {
   const runs = stats.recentRunMs;
   if (runs.length < ETA_MIN_SAMPLES) return null;
 

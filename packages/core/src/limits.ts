@@ -25,6 +25,8 @@ export const DEFAULT_TIME_LIMITS: Required<TimeLimits> = {
 };
 
 /** Fills unset limits with the defaults. */
-export function resolveTimeLimits(limits: TimeLimits = {}): Required<TimeLimits> {
+export function resolveTimeLimits(
+  limits: TimeLimits = {},
+): Required<TimeLimits> {
   return { ...DEFAULT_TIME_LIMITS, ...limits };
 }

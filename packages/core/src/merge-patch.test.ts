@@ -11,7 +11,11 @@ const RFC_EXAMPLES: [unknown, unknown, unknown][] = [
   [{ a: "c" }, { a: ["b"] }, { a: ["b"] }],
   [{ a: { b: "c" } }, { a: { b: "d", c: null } }, { a: { b: "d" } }],
   [{ a: [{ b: "c" }] }, { a: [1] }, { a: [1] }],
-  [["a", "b"], ["c", "d"], ["c", "d"]],
+  [
+    ["a", "b"],
+    ["c", "d"],
+    ["c", "d"],
+  ],
   [{ a: "b" }, ["c"], ["c"]],
   [{ a: "foo" }, null, null],
   [{ a: "foo" }, "bar", "bar"],
@@ -21,9 +25,12 @@ const RFC_EXAMPLES: [unknown, unknown, unknown][] = [
 ];
 
 describe("mergePatch", () => {
-  it.each(RFC_EXAMPLES)("RFC 7396 example: %j + %j", (target, patch, result) => {
-    expect(mergePatch(target, patch)).toEqual(result);
-  });
+  it.each(RFC_EXAMPLES)(
+    "RFC 7396 example: %j + %j",
+    (target, patch, result) => {
+      expect(mergePatch(target, patch)).toEqual(result);
+    },
+  );
 
   it("RFC 7396 section 3 example: title, author, tags, content", () => {
     const target = {

@@ -19,9 +19,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;
 
-  const result: Record<string, unknown> = isObject(target)
-    ? { ...target }
-    : {};
+  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) {
       delete result[key];

@@ -1,4 +1,4 @@
-import { type Job, type JobStatus, type QueuePosition } from "./job.js";
+import type { Job, JobStatus, QueuePosition } from "./job.js";
 
 /** The metadata key a job writes under, unless configured otherwise. */
 export const DEFAULT_METADATA_KEY = "image_generation";
@@ -84,7 +84,10 @@ export function jobMetadata(
 
 function isStoredMetadata(
   value: unknown,
-): value is Pick<ImageGenerationMetadata, "jobId" | "version" | "queuedAt" | "ticket"> {
+): value is Pick<
+  ImageGenerationMetadata,
+  "jobId" | "version" | "queuedAt" | "ticket"
+> {
   return (
     typeof value === "object" &&
     value !== null &&

@@ -24,7 +24,10 @@ export function fairRound(
   ownerLastRound: number | null,
   claimedRound: number,
 ): number {
-  return Math.max(ownerLastRound === null ? 0 : ownerLastRound + 1, claimedRound);
+  return Math.max(
+    ownerLastRound === null ? 0 : ownerLastRound + 1,
+    claimedRound,
+  );
 }
 
 /**
@@ -39,9 +42,12 @@ export function sortForClaim<T extends OrderEntry>(
   const byTicket = [...entries].sort((a, b) => a.ticket - b.ticket);
   if (order === "fifo") return byTicket;
   if (order === "priority") {
-    return byTicket.sort((a, b) => b.priority - a.priority || a.ticket - b.ticket);
+    return byTicket.sort(
+      (a, b) => b.priority - a.priority || a.ticket - b.ticket,
+    );
   }
   return byTicket.sort(
-    (a, b) => b.priority - a.priority || a.round - b.round || a.ticket - b.ticket,
+    (a, b) =>
+      b.priority - a.priority || a.round - b.round || a.ticket - b.ticket,
   );
 }

@@ -46,22 +46,35 @@ describe("image request schema", () => {
     expect(error.code).toBe("INVALID_REQUEST");
     const fields = error.fields.map((f) => f.field).sort();
     expect(fields).toEqual(
-      ["extra.sampler", "extra.save_images", "prompt", "script_name", "steps", "width"].sort(),
+      [
+        "extra.sampler",
+        "extra.save_images",
+        "prompt",
+        "script_name",
+        "steps",
+        "width",
+      ].sort(),
     );
     expect(error.toPublic()).not.toHaveProperty("detail");
   });
 
   it("refuses more pixels than the cap", () => {
-    const small = createImageRequestSchema({ limits: { maxPixels: 512 * 512 } });
-    expect(() => parseOrThrow(small, { prompt: "x", width: 1024, height: 512 })).toThrow(
-      /over the limit/,
-    );
+    const small = createImageRequestSchema({
+      limits: { maxPixels: 512 * 512 },
+    });
+    expect(() =>
+      parseOrThrow(small, { prompt: "x", width: 1024, height: 512 }),
+    ).toThrow(/over the limit/);
   });
 
   it(`S27 generated malformed requests each get INVALID_REQUEST naming a field, and nothing is queued (seed ${seed})`, async () => {
     const clock = new FakeClock();
     const jobs = new MemoryJobStore();
-    const runtime = createImageJobs({ clock, stores: { jobs }, sweepIntervalMs: 0 });
+    const runtime = createImageJobs({
+      clock,
+      stores: { jobs },
+      sweepIntervalMs: 0,
+    });
     const junk = fc.oneof(
       fc.string({ maxLength: 50 }),
       fc.double(),
@@ -74,20 +87,44 @@ describe("image request schema", () => {
       fc.string({ minLength: 2001, maxLength: 5000 }),
     );
     const field = fc.constantFrom(
-      "prompt", "negativePrompt", "width", "height", "steps", "cfgScale",
-      "seed", "batchSize", "model", "extra", "script_name", "alwayson_scripts",
-      "override_settings", "__proto__", "constructor", "init_images",
+      "prompt",
+      "negativePrompt",
+      "width",
+      "height",
+      "steps",
+      "cfgScale",
+      "seed",
+      "batchSize",
+      "model",
+      "extra",
+      "script_name",
+      "alwayson_scripts",
+      "override_settings",
+      "__proto__",
+      "constructor",
+      "init_images",
     );
     const malformed = fc
-      .record({ broken: field, value: junk, rest: fc.dictionary(field, junk, { maxKeys: 3 }) })
-      .map(({ broken, value, rest }) => ({ prompt: "ok", ...rest, [broken]: value }))
+      .record({
+        broken: field,
+        value: junk,
+        rest: fc.dictionary(field, junk, { maxKeys: 3 }),
+      })
+      .map(({ broken, value, rest }) => ({
+        prompt: "ok",
+        ...rest,
+        [broken]: value,
+      }))
       .filter((request) => !schema.safeParse(request).success);
 
     await fc.assert(
       fc.asyncProperty(malformed, async (request) => {
         const error = await runtime.service
           .submit({ id: "fuzzer" }, { conversationId: "c", request })
-          .then(() => null, (e: unknown) => e);
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
         expect(ImageJobError.isInstance(error)).toBe(true);
         const refused = error as ImageJobError;
         expect(refused.code).toBe("INVALID_REQUEST");

@@ -105,7 +105,14 @@ export function createImageJobs(options: ImageJobsOptions = {}): ImageJobs {
     order,
     metadataKey: options.metadataKey,
   });
-  const context: RuntimeContext = { ...stores, clock, logger, hub, relay, order };
+  const context: RuntimeContext = {
+    ...stores,
+    clock,
+    logger,
+    hub,
+    relay,
+    order,
+  };
   const queues = options.queues?.length ? options.queues : ["default"];
   const backends = options.backends ?? [];
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ImageJobError } from "./errors.js";
-import { MemoryMessageStore } from "./memory/memory-message-store.js";
-import { createHarness, type Harness } from "./testing/harness.js";
 import { MemoryEventLog } from "./memory/memory-event-log.js";
 import { MemoryImageStore } from "./memory/memory-image-store.js";
 import { MemoryJobStore } from "./memory/memory-job-store.js";
+import { MemoryMessageStore } from "./memory/memory-message-store.js";
+import { createHarness, type Harness } from "./testing/harness.js";
 
 const memory = async () => {
   const messages = new MemoryMessageStore();
@@ -23,7 +23,8 @@ const memory = async () => {
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => "ok",
-    (error: unknown) => (ImageJobError.isInstance(error) ? error.code : String(error)),
+    (error: unknown) =>
+      ImageJobError.isInstance(error) ? error.code : String(error),
   );
 
 describe("ImageJobService", () => {
@@ -37,15 +38,25 @@ describe("ImageJobService", () => {
     const { service } = h.runtime;
     const mine = await h.submit("alice");
     await service.cancel(h.user("alice"), (await h.submit("alice")).job.id);
-    const failed = (await service.list(h.user("alice"))).find((s) => s.job.status === "cancelled")!;
+    const failed = (await service.list(h.user("alice"))).find(
+      (s) => s.job.status === "cancelled",
+    )!;
     const mallory = h.user("mallory");
 
     expect(await codeOf(service.get(mallory, mine.job.id))).toBe("NOT_FOUND");
-    expect(await codeOf(service.position(mallory, mine.job.id))).toBe("NOT_FOUND");
-    expect(await codeOf(service.cancel(mallory, mine.job.id))).toBe("NOT_FOUND");
-    expect(await codeOf(service.retry(mallory, failed.job.id))).toBe("NOT_FOUND");
+    expect(await codeOf(service.position(mallory, mine.job.id))).toBe(
+      "NOT_FOUND",
+    );
+    expect(await codeOf(service.cancel(mallory, mine.job.id))).toBe(
+      "NOT_FOUND",
+    );
+    expect(await codeOf(service.retry(mallory, failed.job.id))).toBe(
+      "NOT_FOUND",
+    );
     expect(await codeOf(service.get(mallory, "no-such-job"))).toBe("NOT_FOUND");
-    expect(await service.list(mallory, { conversationId: "conv-alice" })).toEqual([]);
+    expect(
+      await service.list(mallory, { conversationId: "conv-alice" }),
+    ).toEqual([]);
 
     const after = await service.get(h.user("alice"), mine.job.id);
     expect(after.job).toEqual(mine.job);
@@ -68,13 +79,19 @@ describe("ImageJobService", () => {
 
   it("refuses a call without a user as UNAUTHENTICATED", async () => {
     h = await createHarness(memory, { start: false });
-    expect(await codeOf(h.runtime.service.get({ id: "" }, "x"))).toBe("UNAUTHENTICATED");
+    expect(await codeOf(h.runtime.service.get({ id: "" }, "x"))).toBe(
+      "UNAUTHENTICATED",
+    );
   });
 
   it("limits the submit rate with a time to retry", async () => {
     h = await createHarness(memory, {
       start: false,
-      limits: { submitsPerWindow: 2, rateWindowMs: 10_000, maxQueuedPerOwner: 10 },
+      limits: {
+        submitsPerWindow: 2,
+        rateWindowMs: 10_000,
+        maxQueuedPerOwner: 10,
+      },
     });
     await h.submit("alice");
     await h.clock.advance(4000);
@@ -87,16 +104,19 @@ describe("ImageJobService", () => {
 
   it("refuses unknown input fields and disabled priorities, naming them", async () => {
     h = await createHarness(memory, { start: false });
-    const error = await h.runtime.service
+    const error = (await h.runtime.service
       .submit(h.user("alice"), {
         conversationId: "c",
         request: { prompt: "x" },
         priority: 5,
         callbackUrl: "http://evil",
       } as never)
-      .catch((e: ImageJobError) => e);
+      .catch((e: ImageJobError) => e)) as ImageJobError;
     expect(error.code).toBe("INVALID_REQUEST");
-    expect(error.fields.map((f) => f.field).sort()).toEqual(["callbackUrl", "priority"]);
+    expect(error.fields.map((f) => f.field).sort()).toEqual([
+      "callbackUrl",
+      "priority",
+    ]);
   });
 
   it("retry makes a new job with a new ticket, same message and seed; the old one stays", async () => {
@@ -105,11 +125,19 @@ describe("ImageJobService", () => {
     expect(first.job.request.seed).toBeGreaterThanOrEqual(0);
     (await h.backends[0]!.run(0)).fail(new ImageJobError("GPU_ERROR"));
     await h.until(async () => (await h.job(first.job.id)).status === "failed");
-    expect(await codeOf(h.runtime.service.retry(h.user("alice"), (await h.submit("alice")).job.id))).toBe(
-      "INVALID_REQUEST",
-    );
+    expect(
+      await codeOf(
+        h.runtime.service.retry(
+          h.user("alice"),
+          (await h.submit("alice")).job.id,
+        ),
+      ),
+    ).toBe("INVALID_REQUEST");
 
-    const retried = await h.runtime.service.retry(h.user("alice"), first.job.id);
+    const retried = await h.runtime.service.retry(
+      h.user("alice"),
+      first.job.id,
+    );
     expect(retried.job).toMatchObject({
       retryOf: first.job.id,
       messageId: first.job.messageId,

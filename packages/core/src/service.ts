@@ -211,10 +211,14 @@ export class ImageJobService {
     checkUser(user);
     const parsed = parseOrThrow(this.#inputSchema, input) as SubmitJobInput;
     const request = parseOrThrow(this.#requestSchema, parsed.request);
-    await this.#access(user, {
-      kind: "conversation",
-      conversationId: parsed.conversationId,
-    }, "submit");
+    await this.#access(
+      user,
+      {
+        kind: "conversation",
+        conversationId: parsed.conversationId,
+      },
+      "submit",
+    );
 
     return this.#enqueue(user, {
       queue: parsed.queue ?? this.#queues[0]!,
@@ -248,7 +252,9 @@ export class ImageJobService {
       now,
     });
     if (outcome.change) await relay.publish(outcome.change);
-    return this.#snapshot(outcome.job ?? (await this.#owned(user, jobId, "read")));
+    return this.#snapshot(
+      outcome.job ?? (await this.#owned(user, jobId, "read")),
+    );
   }
 
   /**
@@ -286,10 +292,14 @@ export class ImageJobService {
   ): Promise<JobSnapshot[]> {
     checkUser(user);
     if (filter.conversationId !== undefined) {
-      await this.#access(user, {
-        kind: "conversation",
-        conversationId: filter.conversationId,
-      }, "read");
+      await this.#access(
+        user,
+        {
+          kind: "conversation",
+          conversationId: filter.conversationId,
+        },
+        "read",
+      );
     }
     const jobs = await this.#context.jobs.list({
       owner: user.id,
@@ -336,7 +346,10 @@ export class ImageJobService {
           oldestWaitMs:
             stats.oldestQueuedAt === null ? null : now - stats.oldestQueuedAt,
           meanRunMs: meanRunMs(stats),
-          backends: stats.backends.map((b) => ({ id: b.id, breaker: b.breaker })),
+          backends: stats.backends.map((b) => ({
+            id: b.id,
+            breaker: b.breaker,
+          })),
         };
       }),
     );

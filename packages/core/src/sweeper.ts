@@ -129,23 +129,41 @@ export class Sweeper {
         });
         if (ok) {
           requeued += 1;
-          logger.warn({ jobId: job.id, attempt: job.attempt }, "lease expired; job re-queued");
+          logger.warn(
+            { jobId: job.id, attempt: job.attempt },
+            "lease expired; job re-queued",
+          );
         }
       } else {
-        await fail(job, "WORKER_LOST", `lease expired on attempt ${job.attempt} of ${job.maxAttempts}`);
+        await fail(
+          job,
+          "WORKER_LOST",
+          `lease expired on attempt ${job.attempt} of ${job.maxAttempts}`,
+        );
       }
     }
     for (const job of due.queueTimedOut) {
-      await fail(job, "QUEUE_TIMEOUT", `waited over ${limits.maxQueueWaitMs} ms`);
+      await fail(
+        job,
+        "QUEUE_TIMEOUT",
+        `waited over ${limits.maxQueueWaitMs} ms`,
+      );
     }
     for (const job of due.runTimedOut) {
-      await fail(job, "RUN_TIMEOUT", `attempt ran over ${limits.runTimeoutMs} ms`);
+      await fail(
+        job,
+        "RUN_TIMEOUT",
+        `attempt ran over ${limits.runTimeoutMs} ms`,
+      );
     }
     for (const job of due.stalled) {
       await fail(job, "STALLED", "no progress within the stall or load limit");
     }
 
-    const pending = await jobs.pendingChanges(now - this.#redriveAfterMs, this.#batch);
+    const pending = await jobs.pendingChanges(
+      now - this.#redriveAfterMs,
+      this.#batch,
+    );
     for (const change of pending) await relay.publish(change);
 
     const purged = await jobs.purge({
@@ -153,7 +171,9 @@ export class Sweeper {
       now,
       limit: this.#batch,
     });
-    const keys = purged.flatMap((job) => job.result?.images.map((i) => i.key) ?? []);
+    const keys = purged.flatMap(
+      (job) => job.result?.images.map((i) => i.key) ?? [],
+    );
     if (keys.length > 0) await images.delete(keys);
     let trimmed = 0;
     for (const queue of await jobs.queues()) {
@@ -179,7 +199,8 @@ export class Sweeper {
     const outcome = await jobs.transition({
       jobId: job.id,
       from,
-      token: job.status === "running" ? (job.fencingToken ?? undefined) : undefined,
+      token:
+        job.status === "running" ? (job.fencingToken ?? undefined) : undefined,
       patch,
       now: clock.now(),
     });

@@ -16,7 +16,8 @@ const memory = async () => {
     messages,
     events: new MemoryEventLog(),
     images: new MemoryImageStore(),
-    createMessage: (id: string, m?: Record<string, unknown>) => messages.create(id, m),
+    createMessage: (id: string, m?: Record<string, unknown>) =>
+      messages.create(id, m),
     deleteMessage: (id: string) => messages.delete(id),
     close: async () => {},
   };
@@ -47,11 +48,16 @@ describe("Worker", () => {
     const second = await h.submit("alice");
     const stuck = await h.backends[0]!.run(1);
     stuck.progress({ phase: "loading", fraction: 0.01 });
-    await h.until(async () => (await h.job(second.job.id)).status === "failed", {
-      stepMs: 10 * SECOND,
-    });
+    await h.until(
+      async () => (await h.job(second.job.id)).status === "failed",
+      {
+        stepMs: 10 * SECOND,
+      },
+    );
     expect((await h.job(second.job.id)).error?.code).toBe("STALLED");
-    expect(h.clock.now() - (await h.job(second.job.id)).startedAt!).toBeGreaterThanOrEqual(8 * MINUTE);
+    expect(
+      h.clock.now() - (await h.job(second.job.id)).startedAt!,
+    ).toBeGreaterThanOrEqual(8 * MINUTE);
   });
 
   it("S24 the user's progress never goes backwards and shows 100 % only on success", async () => {
@@ -95,7 +101,10 @@ describe("Worker", () => {
     h = await createHarness(memory);
     const { job } = await h.submit("alice");
     (await h.backends[0]!.run(0)).fail(
-      new ImageJobError("GPU_UNAVAILABLE", { outcomeUnknown: true, serverFault: true }),
+      new ImageJobError("GPU_UNAVAILABLE", {
+        outcomeUnknown: true,
+        serverFault: true,
+      }),
     );
     const retry = await h.backends[0]!.run(1);
     expect(retry.input.request.prompt).toBe(job.request.prompt);
@@ -140,7 +149,11 @@ describe("Worker", () => {
     expect(run.interrupted).toBe(true);
     expect(await h.job(job.id)).toMatchObject({ status: "queued", attempt: 1 });
     const lease = await h.stores.jobs.acquireBackend({
-      backendId: h.backends[0]!.id, queue: "default", holder: "next", leaseMs: 1000, now: h.clock.now(),
+      backendId: h.backends[0]!.id,
+      queue: "default",
+      holder: "next",
+      leaseMs: 1000,
+      now: h.clock.now(),
     });
     expect(lease).not.toBeNull();
   });
@@ -149,10 +162,18 @@ describe("Worker", () => {
     h = await createHarness(memory, { start: false });
     const gpu = h.backends[0]!;
     const dead = await h.stores.jobs.acquireBackend({
-      backendId: gpu.id, queue: "default", holder: "dead", leaseMs: 30_000, now: h.clock.now(),
+      backendId: gpu.id,
+      queue: "default",
+      holder: "dead",
+      leaseMs: 30_000,
+      now: h.clock.now(),
     });
     await h.stores.jobs.renewBackend({
-      backendId: gpu.id, token: dead!.token, taskId: "orphan-task", leaseMs: 30_000, now: h.clock.now(),
+      backendId: gpu.id,
+      token: dead!.token,
+      taskId: "orphan-task",
+      leaseMs: 30_000,
+      now: h.clock.now(),
     });
     h.runtime.start();
     await h.until(() => gpu.interruptedTasks.length > 0, { stepMs: SECOND });

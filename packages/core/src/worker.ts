@@ -10,8 +10,8 @@ import type { GenerateResult, GpuBackend } from "./ports/gpu-backend.js";
 import type {
   BackendLease,
   BreakerState,
-  ClaimInput,
   Claimed,
+  ClaimInput,
   JobPatch,
 } from "./ports/job-store.js";
 import { ProgressTracker } from "./progress-tracker.js";
@@ -71,7 +71,6 @@ export class Worker {
   readonly #progressIntervalMs: number;
   readonly #pollMs: number;
   #attempt: Attempt | null = null;
-  #lease: BackendLease | null = null;
   #closing = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -175,7 +174,8 @@ export class Worker {
           await this.#idle(this.#breaker.msUntilProbe || this.#pollMs);
           continue;
         }
-        const claimed = next ?? (await this.#context.jobs.claim(this.#claimInput()));
+        const claimed =
+          next ?? (await this.#context.jobs.claim(this.#claimInput()));
         next = null;
         if (!claimed) {
           await this.#idle(this.#pollMs);
@@ -202,16 +202,20 @@ export class Worker {
         now: clock.now(),
       });
       if (lease) {
-        this.#lease = lease;
         if (lease.abandonedTaskId) {
           // A holder died mid-task: make sure the server let go of it.
           logger.warn(
             { backendId: this.#backend.id, taskId: lease.abandonedTaskId },
             "interrupting a task abandoned by a lost worker",
           );
-          await this.#backend.interrupt(lease.abandonedTaskId).catch((error) =>
-            logger.warn({ backendId: this.#backend.id, err: error }, "interrupt failed"),
-          );
+          await this.#backend
+            .interrupt(lease.abandonedTaskId)
+            .catch((error) =>
+              logger.warn(
+                { backendId: this.#backend.id, err: error },
+                "interrupt failed",
+              ),
+            );
         }
         await jobs.reportBreaker({
           backendId: this.#backend.id,
@@ -267,7 +271,8 @@ export class Worker {
       });
       if (!ok) this.#stop(attempt, "lost");
     });
-    const runLeft = (job.startedAt ?? clock.now()) + this.#limits.runTimeoutMs - clock.now();
+    const runLeft =
+      (job.startedAt ?? clock.now()) + this.#limits.runTimeoutMs - clock.now();
     const runTimer = clock.setTimeout(
       () => this.#stop(attempt, "run-timeout"),
       Math.max(0, runLeft),
@@ -290,7 +295,10 @@ export class Worker {
     this.#clearTimers(attempt);
 
     if (failure?.outcomeUnknown && attempt.reason === null) {
-      logger.warn({ ...log, code: failure.code }, "outcome unknown; waiting for the server to be idle");
+      logger.warn(
+        { ...log, code: failure.code },
+        "outcome unknown; waiting for the server to be idle",
+      );
       await this.#backend.waitUntilIdle().catch(() => {});
     }
     stopRenewal();
@@ -314,29 +322,45 @@ export class Worker {
   ): Promise<Claimed | null> {
     const { logger } = this.#context;
     const { job } = attempt;
-    const log = { jobId: job.id, attempt: job.attempt, backendId: this.#backend.id };
+    const log = {
+      jobId: job.id,
+      attempt: job.attempt,
+      backendId: this.#backend.id,
+    };
 
     if (failure?.serverFault) this.#breaker.recordFault();
     else if (attempt.reason === null) this.#breaker.recordSuccess();
 
     switch (attempt.reason) {
       case "lost":
-        logger.warn(log, "job was cancelled or taken over; its result is dropped");
+        logger.warn(
+          log,
+          "job was cancelled or taken over; its result is dropped",
+        );
         return null;
       case "closing":
         return this.#release(job, attempt.token);
       case "run-timeout":
-        return this.#fail(attempt, new ImageJobError("RUN_TIMEOUT", {
-          detail: `attempt ran over ${this.#limits.runTimeoutMs} ms`,
-        }));
+        return this.#fail(
+          attempt,
+          new ImageJobError("RUN_TIMEOUT", {
+            detail: `attempt ran over ${this.#limits.runTimeoutMs} ms`,
+          }),
+        );
       case "stalled":
-        return this.#fail(attempt, new ImageJobError("STALLED", {
-          detail: "no progress within the stall or load limit",
-        }));
+        return this.#fail(
+          attempt,
+          new ImageJobError("STALLED", {
+            detail: "no progress within the stall or load limit",
+          }),
+        );
     }
 
     if (failure) {
-      logger.warn({ ...log, code: failure.code, err: failure }, "generation failed");
+      logger.warn(
+        { ...log, code: failure.code, err: failure },
+        "generation failed",
+      );
       if (failure.outcomeUnknown) return this.#release(job, attempt.token);
       if (failure.code === "GPU_UNAVAILABLE" && job.attempt < job.maxAttempts) {
         return this.#requeue(attempt, { attempt: job.attempt + 1 });
@@ -363,7 +387,10 @@ export class Worker {
       finishedAt: this.#context.clock.now(),
     });
     if (!outcome.stored) {
-      logger.warn(log, "late result refused by the fencing token; images deleted");
+      logger.warn(
+        log,
+        "late result refused by the fencing token; images deleted",
+      );
       await this.#context.images.delete(images.map((image) => image.key));
     } else {
       logger.info(log, "job succeeded");
@@ -380,7 +407,13 @@ export class Worker {
         data: image.data,
         contentType: image.contentType,
       });
-      stored.push({ key, url, width: image.width, height: image.height, seed: image.seed });
+      stored.push({
+        key,
+        url,
+        width: image.width,
+        height: image.height,
+        seed: image.seed,
+      });
     }
     return stored;
   }
@@ -436,7 +469,10 @@ export class Worker {
     return { stored: outcome.change !== null, next: outcome.next };
   }
 
-  #onProgress(attempt: Attempt, report: Parameters<ProgressTracker["update"]>[0]) {
+  #onProgress(
+    attempt: Attempt,
+    report: Parameters<ProgressTracker["update"]>[0],
+  ) {
     if (attempt.reason !== null) return;
     const now = this.#context.clock.now();
     const update = attempt.tracker.update(report, now);
@@ -485,7 +521,10 @@ export class Worker {
   #armStall(attempt: Attempt, ms: number): void {
     const { clock } = this.#context;
     if (attempt.stallTimer !== null) clock.clearTimeout(attempt.stallTimer);
-    attempt.stallTimer = clock.setTimeout(() => this.#stop(attempt, "stalled"), ms);
+    attempt.stallTimer = clock.setTimeout(
+      () => this.#stop(attempt, "stalled"),
+      ms,
+    );
   }
 
   #clearTimers(attempt: Attempt): void {
@@ -542,7 +581,10 @@ export class Worker {
       timer = clock.setTimeout(async () => {
         if (stopped) return;
         await task().catch((error) =>
-          logger.warn({ workerId: this.id, err: error }, "periodic task failed"),
+          logger.warn(
+            { workerId: this.id, err: error },
+            "periodic task failed",
+          ),
         );
         if (!stopped) tick();
       }, ms);
@@ -557,18 +599,44 @@ export class Worker {
   async #breakerChanged(from: BreakerState, to: BreakerState): Promise<void> {
     const { jobs, clock, hub, relay, logger } = this.#context;
     const at = clock.now();
-    hub.emit("breaker", { backendId: this.#backend.id, queue: this.queue, from, to, at });
-    logger.warn({ backendId: this.#backend.id, from, to }, "circuit breaker changed");
+    hub.emit("breaker", {
+      backendId: this.#backend.id,
+      queue: this.queue,
+      from,
+      to,
+      at,
+    });
+    logger.warn(
+      { backendId: this.#backend.id, from, to },
+      "circuit breaker changed",
+    );
     try {
-      await jobs.reportBreaker({ backendId: this.#backend.id, queue: this.queue, state: to, now: at });
+      await jobs.reportBreaker({
+        backendId: this.#backend.id,
+        queue: this.queue,
+        state: to,
+        now: at,
+      });
       const stats = await jobs.stats(this.queue);
-      const backends = stats.backends.map((b) => ({ id: b.id, breaker: b.breaker }));
+      const backends = stats.backends.map((b) => ({
+        id: b.id,
+        breaker: b.breaker,
+      }));
       const status: ServiceStatus = backends.some((b) => b.breaker === "closed")
         ? "ok"
         : "recovering";
-      await relay.publishService({ type: "service", queue: this.queue, status, backends, at });
+      await relay.publishService({
+        type: "service",
+        queue: this.queue,
+        status,
+        backends,
+        at,
+      });
     } catch (error) {
-      logger.error({ backendId: this.#backend.id, err: error }, "could not publish breaker state");
+      logger.error(
+        { backendId: this.#backend.id, err: error },
+        "could not publish breaker state",
+      );
     }
   }
 }

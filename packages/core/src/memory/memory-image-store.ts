@@ -8,7 +8,10 @@ export interface MemoryImageStoreOptions {
 
 /** Images in one process's memory, for tests and demos. */
 export class MemoryImageStore implements ImageStore {
-  readonly #images = new Map<string, { data: Uint8Array; contentType: string }>();
+  readonly #images = new Map<
+    string,
+    { data: Uint8Array; contentType: string }
+  >();
   readonly #urlFor: (key: string) => string;
 
   constructor(options: MemoryImageStoreOptions = {}) {

@@ -1,12 +1,17 @@
 import { newId } from "../ids.js";
-import { isTerminal, type Job, type JobStatus, type QueuePosition } from "../job.js";
+import {
+  isTerminal,
+  type Job,
+  type JobStatus,
+  type QueuePosition,
+} from "../job.js";
 import type {
   BackendInfo,
   BackendLease,
   BreakerState,
+  Claimed,
   ClaimInput,
   ClaimOrder,
-  Claimed,
   DueJobs,
   FindDueInput,
   JobChange,
@@ -108,7 +113,11 @@ export class MemoryJobStore implements JobStore {
         expiresAt: idempotency.expiresAt,
       });
     }
-    return { kind: "created", job: copy(stored), change: this.#record(stored, now) };
+    return {
+      kind: "created",
+      job: copy(stored),
+      change: this.#record(stored, now),
+    };
   }
 
   async get(jobId: string): Promise<Job | null> {

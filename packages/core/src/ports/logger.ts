@@ -1,5 +1,8 @@
 /** A log method in pino's shape: fields first, then the message. */
-export type LogMethod = (fields: Record<string, unknown>, message: string) => void;
+export type LogMethod = (
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
 
 /** A logger in pino's shape. A pino instance fits as it is. */
 export interface Logger {

@@ -87,7 +87,11 @@ export class FakeClock implements Clock {
     let next: Timer | undefined;
     for (const timer of this.#timers.values()) {
       if (timer.at > target) continue;
-      if (!next || timer.at < next.at || (timer.at === next.at && timer.id < next.id)) {
+      if (
+        !next ||
+        timer.at < next.at ||
+        (timer.at === next.at && timer.id < next.id)
+      ) {
         next = timer;
       }
     }

@@ -33,14 +33,19 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect((await h.job(job.id)).status).toBe("running");
       run.succeed();
       await h.until(async () => (await h.job(job.id)).status === "succeeded");
-      expect(h.clock.now() - (await h.job(job.id)).startedAt!).toBeGreaterThanOrEqual(12 * MINUTE);
+      expect(
+        h.clock.now() - (await h.job(job.id)).startedAt!,
+      ).toBeGreaterThanOrEqual(12 * MINUTE);
 
       const second = await h.submit("alice");
       const silent = await h.backends[0]!.run(1);
       silent.step(1);
       await h.clock.advance(5 * MINUTE - SECOND);
       expect((await h.job(second.job.id)).status).toBe("running");
-      await h.until(async () => (await h.job(second.job.id)).status === "failed", { stepMs: SECOND });
+      await h.until(
+        async () => (await h.job(second.job.id)).status === "failed",
+        { stepMs: SECOND },
+      );
       const failed = await h.job(second.job.id);
       expect(failed.error?.code).toBe("STALLED");
       expect(silent.interrupted).toBe(true);
@@ -49,7 +54,8 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
     it("S02 run time is counted from claim, not from submit", async () => {
       const h = await make({ timeLimits: { runTimeoutMs: 5 * MINUTE } });
       const ids: string[] = [];
-      for (let i = 0; i < 4; i += 1) ids.push((await h.submit(`user-${i}`)).job.id);
+      for (let i = 0; i < 4; i += 1)
+        ids.push((await h.submit(`user-${i}`)).job.id);
       for (let i = 0; i < 4; i += 1) {
         const run = await h.backends[0]!.run(i);
         for (let s = 1; s <= 8; s += 1) {
@@ -72,7 +78,10 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       }
       await h.until(async () => (await h.job(job.id)).status === "failed");
       const failed = await h.job(job.id);
-      expect(failed.error).toMatchObject({ code: "RUN_TIMEOUT", retryable: true });
+      expect(failed.error).toMatchObject({
+        code: "RUN_TIMEOUT",
+        retryable: true,
+      });
       expect(failed.error?.message).toMatch(/took too long/);
       expect(run.interrupted).toBe(true);
     });
@@ -85,7 +94,9 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
         const run = await h.backends[0]!.run(i);
         await h.clock.advance(10 * SECOND);
         run.succeed();
-        await h.until(async () => (await h.job(warm.job.id)).status === "succeeded");
+        await h.until(
+          async () => (await h.job(warm.job.id)).status === "succeeded",
+        );
       }
       const a = await h.submit("alice");
       const runA = await h.backends[0]!.run(3);
@@ -93,10 +104,16 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect(b.position).toMatchObject({ position: 1, queueSize: 1 });
       expect(b.etaMs).toBe(10 * SECOND);
       const b2 = await h.submit("bob");
-      const cancelled = await h.runtime.service.cancel(h.user("bob"), b2.job.id);
+      const cancelled = await h.runtime.service.cancel(
+        h.user("bob"),
+        b2.job.id,
+      );
       expect(cancelled.job.status).toBe("cancelled");
       expect((await h.job(a.job.id)).status).toBe("running");
-      expect((await h.runtime.service.get(h.user("bob"), b.job.id)).position?.position).toBe(1);
+      expect(
+        (await h.runtime.service.get(h.user("bob"), b.job.id)).position
+          ?.position,
+      ).toBe(1);
 
       runA.succeed();
       const runB = await h.backends[0]!.run(4);
@@ -108,7 +125,10 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
     });
 
     it("S04 a fifth queued job is refused with QUOTA_EXCEEDED and a time to retry; nothing is stored", async () => {
-      const h = await make({ limits: { maxQueuedPerOwner: 4, maxActivePerOwner: 10 }, start: false });
+      const h = await make({
+        limits: { maxQueuedPerOwner: 4, maxActivePerOwner: 10 },
+        start: false,
+      });
       for (let i = 0; i < 4; i += 1) await h.submit("alice");
       const error = await h.submit("alice").catch((e: unknown) => e);
       expect(ImageJobError.isInstance(error)).toBe(true);
@@ -118,9 +138,14 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect(refused.userMessage).toMatch(/try again in about \d+ seconds/);
       const mine = await h.runtime.service.list(h.user("alice"));
       expect(mine).toHaveLength(4);
-      expect((await h.runtime.service.submit(h.user("bob"), {
-        conversationId: "c", request: { prompt: "ok" },
-      })).job.ticket).toBe(5);
+      expect(
+        (
+          await h.runtime.service.submit(h.user("bob"), {
+            conversationId: "c",
+            request: { prompt: "ok" },
+          })
+        ).job.ticket,
+      ).toBe(5);
     });
 
     it("S05 a double submit with one idempotency key makes one job", async () => {
@@ -147,16 +172,28 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
     it("S06 200 submits at once get distinct tickets and positions 1..200", async () => {
       const h = await make({
         start: false,
-        limits: { submitsPerWindow: 1000, maxQueuedPerOwner: 1000, maxActivePerOwner: 1000 },
+        limits: {
+          submitsPerWindow: 1000,
+          maxQueuedPerOwner: 1000,
+          maxActivePerOwner: 1000,
+        },
       });
       const snapshots = await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          h.runtime.service.submit(h.user(`p${i % 4}`), { conversationId: "c", request: { prompt: `n${i}` } }),
+          h.runtime.service.submit(h.user(`p${i % 4}`), {
+            conversationId: "c",
+            request: { prompt: `n${i}` },
+          }),
         ),
       );
       expect(new Set(snapshots.map((s) => s.job.ticket)).size).toBe(200);
       const live = await Promise.all(
-        snapshots.map((s) => h.runtime.service.position(h.user(`p${Number(s.job.request.prompt.slice(1)) % 4}`), s.job.id)),
+        snapshots.map((s) =>
+          h.runtime.service.position(
+            h.user(`p${Number(s.job.request.prompt.slice(1)) % 4}`),
+            s.job.id,
+          ),
+        ),
       );
       expect(live.map((p) => p?.position).sort((x, y) => x! - y!)).toEqual(
         Array.from({ length: 200 }, (_, i) => i + 1),
@@ -182,7 +219,12 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect(message).toMatchObject({ status: "queued", jobId: job.id });
 
       const claimed = await h.stores.jobs.claim({
-        queue: "default", workerId: "w-doomed", backendId: "b-x", leaseMs: 30_000, order: "fifo", now: h.clock.now(),
+        queue: "default",
+        workerId: "w-doomed",
+        backendId: "b-x",
+        leaseMs: 30_000,
+        order: "fifo",
+        now: h.clock.now(),
       });
       expect(claimed?.job.id).toBe(job.id);
       await h.clock.advance(31 * SECOND);
@@ -192,8 +234,12 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect(lost.error?.code).toBe("WORKER_LOST");
       await h.runtime.relay.idle();
       const final = await h.metadata(job.messageId!);
-      expect(final).toMatchObject({ status: "failed", error: { code: "WORKER_LOST" } });
-      expect((final?.error as { message: string }).message).toMatch(/lost your image/);
+      expect(final).toMatchObject({
+        status: "failed",
+        error: { code: "WORKER_LOST" },
+      });
+      const error = final?.error as { message?: string } | undefined;
+      expect(error?.message).toMatch(/lost your image/);
     });
 
     it("S08 a frozen worker cannot write: its late result is refused, one image and one terminal event", async () => {
@@ -208,12 +254,34 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       await h.clock.advance(61 * SECOND);
       await h.runtime.sweeper!.sweep();
       const taken = await h.stores.jobs.claim({
-        queue: "default", workerId: "B", backendId: "gpu-b", leaseMs: 30_000, order: "fifo", now: h.clock.now(),
+        queue: "default",
+        workerId: "B",
+        backendId: "gpu-b",
+        leaseMs: 30_000,
+        order: "fifo",
+        now: h.clock.now(),
       });
       expect(taken?.job.fencingToken).not.toBe(frozenToken);
       const done = await h.stores.jobs.transition({
-        jobId: job.id, from: ["running"], token: taken!.job.fencingToken!,
-        patch: { status: "succeeded", finishedAt: h.clock.now(), result: { images: [{ key: "b.png", url: "/images/b.png", width: 512, height: 512, seed: 1 }], info: {} } },
+        jobId: job.id,
+        from: ["running"],
+        token: taken!.job.fencingToken!,
+        patch: {
+          status: "succeeded",
+          finishedAt: h.clock.now(),
+          result: {
+            images: [
+              {
+                key: "b.png",
+                url: "/images/b.png",
+                width: 512,
+                height: 512,
+                seed: 1,
+              },
+            ],
+            info: {},
+          },
+        },
         now: h.clock.now(),
       });
       await h.runtime.relay.publish(done.change!);
@@ -223,13 +291,23 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       await h.runtime.relay.idle();
       const final = await h.job(job.id);
       expect(final.result?.images.map((i) => i.key)).toEqual(["b.png"]);
-      const terminal = published.filter((e) => e.type === "job" && e.job.id === job.id && e.job.status === "succeeded");
+      const terminal = published.filter(
+        (e) =>
+          e.type === "job" &&
+          e.job.id === job.id &&
+          e.job.status === "succeeded",
+      );
       expect(terminal).toHaveLength(1);
-      expect((h.stores.images as unknown as { size?: number }).size ?? 0).toBe(0);
+      expect((h.stores.images as unknown as { size?: number }).size ?? 0).toBe(
+        0,
+      );
     });
 
     it("S09 a deadline interrupts the GPU and the next job waits until it lets go", async () => {
-      const h = await make({ letGoOnAbort: false, timeLimits: { runTimeoutMs: 30 * SECOND } });
+      const h = await make({
+        letGoOnAbort: false,
+        timeLimits: { runTimeoutMs: 30 * SECOND },
+      });
       const first = await h.submit("alice");
       const second = await h.submit("bob");
       const run = await h.backends[0]!.run(0);
@@ -240,36 +318,59 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       expect(h.backends[0]!.runs).toHaveLength(1);
       expect((await h.job(second.job.id)).status).toBe("queued");
       run.letGo();
-      await h.until(async () => (await h.job(second.job.id)).status === "running");
+      await h.until(
+        async () => (await h.job(second.job.id)).status === "running",
+      );
       expect((await h.job(first.job.id)).error?.code).toBe("RUN_TIMEOUT");
       expect(h.backends[0]!.maxConcurrent).toBe(1);
     });
 
     it("S12 five server faults open the breaker; jobs keep positions; users hear it is recovering; one probe closes it", async () => {
-      const h = await make({ breaker: { failureThreshold: 5, openMs: 60 * SECOND }, limits: { maxAttempts: 10, maxQueuedPerOwner: 20, maxActivePerOwner: 20 } });
+      const h = await make({
+        breaker: { failureThreshold: 5, openMs: 60 * SECOND },
+        limits: {
+          maxAttempts: 10,
+          maxQueuedPerOwner: 20,
+          maxActivePerOwner: 20,
+        },
+      });
       const gpu = h.backends[0]!;
       const service: ClientEvent[] = [];
       h.runtime.events.on("service", (e) => service.push(e));
       const rejected = await h.submit("alice");
-      (await gpu.run(0)).fail(new ImageJobError("GPU_REJECTED", { detail: "422" }));
-      await h.until(async () => (await h.job(rejected.job.id)).status === "failed");
+      (await gpu.run(0)).fail(
+        new ImageJobError("GPU_REJECTED", { detail: "422" }),
+      );
+      await h.until(
+        async () => (await h.job(rejected.job.id)).status === "failed",
+      );
       expect(h.runtime.workers[0]!.breakerState).toBe("closed");
 
       const victim = await h.submit("alice");
       const waiting = await h.submit("bob");
       for (let i = 1; i <= 5; i += 1) {
         const run = await gpu.run(i);
-        run.fail(new ImageJobError("GPU_UNAVAILABLE", { detail: "ECONNREFUSED", serverFault: true }));
+        run.fail(
+          new ImageJobError("GPU_UNAVAILABLE", {
+            detail: "ECONNREFUSED",
+            serverFault: true,
+          }),
+        );
         await h.settle();
       }
       await h.until(() => h.runtime.workers[0]!.breakerState === "open");
       await h.runtime.relay.idle();
-      expect(service.at(-1)).toMatchObject({ type: "service", status: "recovering" });
+      expect(service.at(-1)).toMatchObject({
+        type: "service",
+        status: "recovering",
+      });
       const runsWhenOpen = gpu.runs.length;
       gpu.healthy = false;
       await h.clock.advance(59 * SECOND);
       expect(gpu.runs.length).toBe(runsWhenOpen);
-      const positions = await Promise.all([victim, waiting].map((s) => h.stores.jobs.position(s.job.id, "fifo")));
+      const positions = await Promise.all(
+        [victim, waiting].map((s) => h.stores.jobs.position(s.job.id, "fifo")),
+      );
       expect(positions.map((p) => p?.position)).toEqual([1, 2]);
 
       await h.clock.advance(2 * SECOND);
@@ -292,7 +393,8 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
         const read = await h.runtime.context.events.read(queue, null, 1000);
         for (const entry of read.entries) {
           const event = entry.event;
-          if (event.type !== "job" || event.job.status !== "succeeded") continue;
+          if (event.type !== "job" || event.job.status !== "succeeded")
+            continue;
           if (seen.includes(entry.cursor)) continue;
           seen.push(entry.cursor);
           checks.push(h.metadata(event.job.messageId!));
@@ -300,9 +402,14 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       });
       (await h.backends[0]!.run(0)).succeed();
       await h.until(async () => checks.length > 0);
-      const metadata = (await checks[0]) as { status: string; images: { url: string }[] };
+      const metadata = (await checks[0]) as {
+        status: string;
+        images: { url: string }[];
+      };
       expect(metadata.status).toBe("succeeded");
-      expect(metadata.images[0]?.url).toMatch(new RegExp(`^/images/${job.id}/`));
+      expect(metadata.images[0]?.url).toMatch(
+        new RegExp(`^/images/${job.id}/`),
+      );
     });
   });
 }

@@ -1,8 +1,8 @@
 import { ImageJobError } from "../errors.js";
 import type {
+  GeneratedImage,
   GenerateInput,
   GenerateResult,
-  GeneratedImage,
   GpuBackend,
   GpuProgress,
 } from "../ports/gpu-backend.js";

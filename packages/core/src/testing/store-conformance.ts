@@ -12,8 +12,19 @@ export interface ConformanceOptions {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function claimInput(queue: string, now: number, order: ClaimOrder = "fifo"): ClaimInput {
-  return { queue, workerId: "w1", backendId: "b1", leaseMs: 30_000, order, now };
+function claimInput(
+  queue: string,
+  now: number,
+  order: ClaimOrder = "fifo",
+): ClaimInput {
+  return {
+    queue,
+    workerId: "w1",
+    backendId: "b1",
+    leaseMs: 30_000,
+    order,
+    now,
+  };
 }
 
 function metadata(
@@ -73,7 +84,9 @@ export function describeStoreConformance(
           }),
         ),
       );
-      const tickets = outcomes.map((o) => (o.kind === "created" ? o.job.ticket : -1));
+      const tickets = outcomes.map((o) =>
+        o.kind === "created" ? o.job.ticket : -1,
+      );
       expect(new Set(tickets).size).toBe(concurrency);
       expect(Math.min(...tickets)).toBeGreaterThan(0);
 
@@ -82,12 +95,18 @@ export function describeStoreConformance(
           o.kind === "created" ? jobs.position(o.job.id, "fifo") : null,
         ),
       );
-      const sorted = positions.map((p) => p?.position ?? 0).sort((a, b) => a - b);
-      expect(sorted).toEqual(Array.from({ length: concurrency }, (_, i) => i + 1));
+      const sorted = positions
+        .map((p) => p?.position ?? 0)
+        .sort((a, b) => a - b);
+      expect(sorted).toEqual(
+        Array.from({ length: concurrency }, (_, i) => i + 1),
+      );
       // The position is the rank of the ticket among waiting tickets.
       const rank = [...tickets].sort((a, b) => a - b);
       for (const [index, outcome] of outcomes.entries()) {
-        expect(positions[index]?.position).toBe(rank.indexOf(tickets[index]!) + 1);
+        expect(positions[index]?.position).toBe(
+          rank.indexOf(tickets[index]!) + 1,
+        );
         expect(positions[index]?.queueSize).toBe(concurrency);
         expect(outcome.kind).toBe("created");
       }
@@ -95,7 +114,11 @@ export function describeStoreConformance(
 
     it("S04 the per-owner cap holds under concurrent submits and writes nothing when refused", async () => {
       const queue = uniqueQueue();
-      const limits = { ...OPEN_LIMITS, maxQueuedPerOwner: 4, maxActivePerOwner: 4 };
+      const limits = {
+        ...OPEN_LIMITS,
+        maxQueuedPerOwner: 4,
+        maxActivePerOwner: 4,
+      };
       const outcomes = await Promise.all(
         Array.from({ length: 10 }, () =>
           jobs.submit({ job: newJob(queue, T0), limits, now: T0 }),
@@ -112,18 +135,40 @@ export function describeStoreConformance(
       const queue = uniqueQueue();
       const limits = { ...OPEN_LIMITS, maxQueueSize: 2 };
       for (const owner of ["a", "b"]) {
-        await jobs.submit({ job: newJob(queue, T0, { owner }), limits, now: T0 });
+        await jobs.submit({
+          job: newJob(queue, T0, { owner }),
+          limits,
+          now: T0,
+        });
       }
-      const third = await jobs.submit({ job: newJob(queue, T0, { owner: "c" }), limits, now: T0 });
+      const third = await jobs.submit({
+        job: newJob(queue, T0, { owner: "c" }),
+        limits,
+        now: T0,
+      });
       expect(third).toEqual({ kind: "queue-full", queueSize: 2 });
     });
 
     it("S05 one idempotency key submitted twice at once makes one job", async () => {
       const queue = uniqueQueue();
-      const idempotency = { key: "click-1", fingerprint: "f1", expiresAt: T0 + 1000 };
+      const idempotency = {
+        key: "click-1",
+        fingerprint: "f1",
+        expiresAt: T0 + 1000,
+      };
       const [a, b] = await Promise.all([
-        jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, idempotency, now: T0 }),
-        jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, idempotency, now: T0 }),
+        jobs.submit({
+          job: newJob(queue, T0),
+          limits: OPEN_LIMITS,
+          idempotency,
+          now: T0,
+        }),
+        jobs.submit({
+          job: newJob(queue, T0),
+          limits: OPEN_LIMITS,
+          idempotency,
+          now: T0,
+        }),
       ]);
       const kinds = [a!.kind, b!.kind].sort();
       expect(kinds).toEqual(["created", "duplicate"]);
@@ -151,8 +196,11 @@ export function describeStoreConformance(
       const submitted: Record<string, string> = {};
       const setup = async (queue: string) => {
         const plan = [
-          ["a1", "ann", 0], ["a2", "ann", 0], ["a3", "ann", 5],
-          ["b1", "bob", 0], ["c1", "cat", 1],
+          ["a1", "ann", 0],
+          ["a2", "ann", 0],
+          ["a3", "ann", 5],
+          ["b1", "bob", 0],
+          ["c1", "cat", 1],
         ] as const;
         for (const [label, owner, priority] of plan) {
           const outcome = await jobs.submit({
@@ -184,7 +232,11 @@ export function describeStoreConformance(
 
     it("S08 a transition needs the current fencing token", async () => {
       const queue = uniqueQueue();
-      await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+      await jobs.submit({
+        job: newJob(queue, T0),
+        limits: OPEN_LIMITS,
+        now: T0,
+      });
       const first = await jobs.claim(claimInput(queue, T0));
       expect(first?.job.status).toBe("running");
       expect(first?.job.version).toBe(2);
@@ -210,13 +262,24 @@ export function describeStoreConformance(
         now: T0 + 40_000,
       });
       expect(stale).toEqual({ job: null, change: null, next: null });
-      expect(await jobs.renewLease({ jobId: first!.job.id, token, leaseMs: 1, now: T0 })).toBe(false);
+      expect(
+        await jobs.renewLease({
+          jobId: first!.job.id,
+          token,
+          leaseMs: 1,
+          now: T0,
+        }),
+      ).toBe(false);
       expect((await jobs.get(first!.job.id))?.status).toBe("running");
     });
 
     it("never changes a terminal job", async () => {
       const queue = uniqueQueue();
-      const created = await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+      const created = await jobs.submit({
+        job: newJob(queue, T0),
+        limits: OPEN_LIMITS,
+        now: T0,
+      });
       const id = created.kind === "created" ? created.job.id : "";
       const cancelled = await jobs.transition({
         jobId: id,
@@ -241,7 +304,11 @@ export function describeStoreConformance(
     it("finishes one job and claims the next in one step", async () => {
       const queue = uniqueQueue();
       for (let i = 0; i < 2; i += 1) {
-        await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+        await jobs.submit({
+          job: newJob(queue, T0),
+          limits: OPEN_LIMITS,
+          now: T0,
+        });
       }
       const first = await jobs.claim(claimInput(queue, T0));
       const outcome = await jobs.transition({
@@ -256,12 +323,20 @@ export function describeStoreConformance(
       expect(outcome.next?.job.status).toBe("running");
       expect(outcome.next?.job.ticket).toBe(first!.job.ticket + 1);
       const stats = await jobs.stats(queue);
-      expect(stats).toMatchObject({ queued: 0, running: 1, recentRunMs: [5000] });
+      expect(stats).toMatchObject({
+        queued: 0,
+        running: 1,
+        recentRunMs: [5000],
+      });
     });
 
     it("writes one outbox entry per change, with the job after it", async () => {
       const queue = uniqueQueue();
-      const created = await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+      const created = await jobs.submit({
+        job: newJob(queue, T0),
+        limits: OPEN_LIMITS,
+        now: T0,
+      });
       const claimed = await jobs.claim(claimInput(queue, T0 + 1));
       const mine = async () =>
         (await jobs.pendingChanges(T0 + 10, 10_000)).filter(
@@ -279,7 +354,11 @@ export function describeStoreConformance(
     it("finds expired leases and time limits with the caller's clock", async () => {
       const queue = uniqueQueue();
       for (let i = 0; i < 2; i += 1) {
-        await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+        await jobs.submit({
+          job: newJob(queue, T0),
+          limits: OPEN_LIMITS,
+          now: T0,
+        });
       }
       const claimed = await jobs.claim(claimInput(queue, T0));
       const id = claimed!.job.id;
@@ -296,7 +375,14 @@ export function describeStoreConformance(
         list.filter((j) => j.queue === queue).map((j) => j.id);
 
       expect(ids((await find(T0 + 29_000)).leaseExpired)).toEqual([]);
-      expect(await jobs.renewLease({ jobId: id, token: claimed!.job.fencingToken!, leaseMs: 30_000, now: T0 + 20_000 })).toBe(true);
+      expect(
+        await jobs.renewLease({
+          jobId: id,
+          token: claimed!.job.fencingToken!,
+          leaseMs: 30_000,
+          now: T0 + 20_000,
+        }),
+      ).toBe(true);
       expect(ids((await find(T0 + 45_000)).leaseExpired)).toEqual([]);
       const later = await find(T0 + 130_000);
       expect(ids(later.leaseExpired)).toEqual([id]);
@@ -310,37 +396,86 @@ export function describeStoreConformance(
       const input = { backendId, queue: "q", leaseMs: 30_000 };
       const a = await jobs.acquireBackend({ ...input, holder: "a", now: T0 });
       expect(a).not.toBeNull();
-      expect(await jobs.acquireBackend({ ...input, holder: "b", now: T0 + 1 })).toBeNull();
-      expect(await jobs.renewBackend({ backendId, token: a!.token, taskId: "task-7", leaseMs: 30_000, now: T0 + 10 })).toBe(true);
+      expect(
+        await jobs.acquireBackend({ ...input, holder: "b", now: T0 + 1 }),
+      ).toBeNull();
+      expect(
+        await jobs.renewBackend({
+          backendId,
+          token: a!.token,
+          taskId: "task-7",
+          leaseMs: 30_000,
+          now: T0 + 10,
+        }),
+      ).toBe(true);
 
-      const b = await jobs.acquireBackend({ ...input, holder: "b", now: T0 + 31_000 });
+      const b = await jobs.acquireBackend({
+        ...input,
+        holder: "b",
+        now: T0 + 31_000,
+      });
       expect(b?.abandonedTaskId).toBe("task-7");
-      expect(await jobs.renewBackend({ backendId, token: a!.token, taskId: null, leaseMs: 30_000, now: T0 + 31_001 })).toBe(false);
+      expect(
+        await jobs.renewBackend({
+          backendId,
+          token: a!.token,
+          taskId: null,
+          leaseMs: 30_000,
+          now: T0 + 31_001,
+        }),
+      ).toBe(false);
       await jobs.releaseBackend(backendId, b!.token);
-      const c = await jobs.acquireBackend({ ...input, holder: "c", now: T0 + 31_002 });
+      const c = await jobs.acquireBackend({
+        ...input,
+        holder: "c",
+        now: T0 + 31_002,
+      });
       expect(c?.abandonedTaskId).toBeNull();
     });
 
     it("counts hits in fixed windows", async () => {
       const key = uniqueQueue("rate");
       const counts = await Promise.all(
-        Array.from({ length: 5 }, () => jobs.hit({ key, windowMs: 1000, now: T0 })),
+        Array.from({ length: 5 }, () =>
+          jobs.hit({ key, windowMs: 1000, now: T0 }),
+        ),
       );
       expect(counts.map((c) => c.count).sort()).toEqual([1, 2, 3, 4, 5]);
       expect(counts[0]?.resetAt).toBe(T0 + 1000);
-      expect((await jobs.hit({ key, windowMs: 1000, now: T0 + 1000 })).count).toBe(1);
+      expect(
+        (await jobs.hit({ key, windowMs: 1000, now: T0 + 1000 })).count,
+      ).toBe(1);
     });
 
     it("purges finished jobs past retention only", async () => {
       const queue = uniqueQueue();
-      const made = await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
-      const kept = await jobs.submit({ job: newJob(queue, T0), limits: OPEN_LIMITS, now: T0 });
+      const made = await jobs.submit({
+        job: newJob(queue, T0),
+        limits: OPEN_LIMITS,
+        now: T0,
+      });
+      const kept = await jobs.submit({
+        job: newJob(queue, T0),
+        limits: OPEN_LIMITS,
+        now: T0,
+      });
       const id = made.kind === "created" ? made.job.id : "";
-      await jobs.transition({ jobId: id, from: ["queued"], patch: { status: "cancelled", finishedAt: T0 }, now: T0 });
-      const purged = await jobs.purge({ finishedBefore: T0 + 1, now: T0 + 1, limit: 10_000 });
+      await jobs.transition({
+        jobId: id,
+        from: ["queued"],
+        patch: { status: "cancelled", finishedAt: T0 },
+        now: T0,
+      });
+      const purged = await jobs.purge({
+        finishedBefore: T0 + 1,
+        now: T0 + 1,
+        limit: 10_000,
+      });
       expect(purged.map((j) => j.id)).toContain(id);
       expect(await jobs.get(id)).toBeNull();
-      expect(await jobs.get(kept.kind === "created" ? kept.job.id : "")).not.toBeNull();
+      expect(
+        await jobs.get(kept.kind === "created" ? kept.job.id : ""),
+      ).not.toBeNull();
     });
 
     it("S13 concurrent message patches: newest version wins, other keys land", async () => {
@@ -352,7 +487,13 @@ export function describeStoreConformance(
           messageId,
           key: "image_generation",
           value: metadata("job-1", i + 2, {
-            progress: { phase: "sampling", fraction: (i + 1) / 100, step: i, steps: 50, etaMs: null },
+            progress: {
+              phase: "sampling",
+              fraction: (i + 1) / 100,
+              step: i,
+              steps: 50,
+              etaMs: null,
+            },
           }),
         }),
       );
@@ -361,7 +502,13 @@ export function describeStoreConformance(
         key: "image_generation",
         value: metadata("job-1", 60, {
           status: "succeeded",
-          progress: { phase: "sampling", fraction: 1, step: 50, steps: 50, etaMs: 0 },
+          progress: {
+            phase: "sampling",
+            fraction: 1,
+            step: 50,
+            steps: 50,
+            etaMs: 0,
+          },
           images: [{ url: "/images/a.png", width: 512, height: 512, seed: 1 }],
         }),
       });
@@ -377,7 +524,8 @@ export function describeStoreConformance(
       await Promise.all(all);
 
       const message = await messages.get(messageId);
-      const image = message?.metadata.image_generation as ImageGenerationMetadata;
+      const image = message?.metadata
+        .image_generation as ImageGenerationMetadata;
       expect(image.status).toBe("succeeded");
       expect(image.version).toBe(60);
       expect(image.progress?.fraction).toBe(1);
@@ -391,7 +539,13 @@ export function describeStoreConformance(
         value: metadata("job-1", 59),
       });
       expect(late).toBe("stale");
-      expect(await messages.patch({ messageId: `${messageId}-gone`, key: "image_generation", value: metadata("job-1", 1) })).toBe("missing");
+      expect(
+        await messages.patch({
+          messageId: `${messageId}-gone`,
+          key: "image_generation",
+          value: metadata("job-1", 1),
+        }),
+      ).toBe("missing");
     });
 
     it("a retry's newer job takes over a terminal key; an older one does not", async () => {
@@ -399,10 +553,35 @@ export function describeStoreConformance(
       const messageId = uniqueQueue("msg");
       await stores.createMessage(messageId);
       const t = (ms: number) => new Date(T0 + ms).toISOString();
-      await messages.patch({ messageId, key: "image_generation", value: metadata("old", 3, { status: "failed", queuedAt: t(0), ticket: 1 }) });
-      expect(await messages.patch({ messageId, key: "image_generation", value: metadata("older", 9, { queuedAt: t(-5), ticket: 0 }) })).toBe("stale");
-      expect(await messages.patch({ messageId, key: "image_generation", value: metadata("retry", 1, { status: "queued", queuedAt: t(10), ticket: 2 }) })).toBe("applied");
-      const stored = (await messages.get(messageId))?.metadata.image_generation as ImageGenerationMetadata;
+      await messages.patch({
+        messageId,
+        key: "image_generation",
+        value: metadata("old", 3, {
+          status: "failed",
+          queuedAt: t(0),
+          ticket: 1,
+        }),
+      });
+      expect(
+        await messages.patch({
+          messageId,
+          key: "image_generation",
+          value: metadata("older", 9, { queuedAt: t(-5), ticket: 0 }),
+        }),
+      ).toBe("stale");
+      expect(
+        await messages.patch({
+          messageId,
+          key: "image_generation",
+          value: metadata("retry", 1, {
+            status: "queued",
+            queuedAt: t(10),
+            ticket: 2,
+          }),
+        }),
+      ).toBe("applied");
+      const stored = (await messages.get(messageId))?.metadata
+        .image_generation as ImageGenerationMetadata;
       expect(stored.jobId).toBe("retry");
       // RFC 7396: the retry's null error deletes the old one.
       expect(stored).not.toHaveProperty("error");
@@ -425,10 +604,20 @@ export function describeStoreConformance(
       });
       const cursors: string[] = [];
       for (let n = 0; n < 20; n += 1) {
-        const { cursor } = await events.append({ queue, event: event(n), dedupeKey: `e${n}`, now: T0 + n });
+        const { cursor } = await events.append({
+          queue,
+          event: event(n),
+          dedupeKey: `e${n}`,
+          now: T0 + n,
+        });
         cursors.push(cursor);
       }
-      const again = await events.append({ queue, event: event(3), dedupeKey: "e3", now: T0 });
+      const again = await events.append({
+        queue,
+        event: event(3),
+        dedupeKey: "e3",
+        now: T0,
+      });
       expect(again).toEqual({ cursor: cursors[3], duplicate: true });
 
       const after = await events.read(queue, cursors[4]!, 100);
@@ -444,7 +633,9 @@ export function describeStoreConformance(
       expect(await events.trim(queue, T0 + 10)).toBe(10);
       const old = await events.read(queue, cursors[2]!, 100);
       expect(old.resync).toBe(true);
-      expect((await events.read(queue, cursors[9]!, 100)).entries).toHaveLength(10);
+      expect((await events.read(queue, cursors[9]!, 100)).entries).toHaveLength(
+        10,
+      );
       expect((await events.read(queue, "not-a-cursor", 100)).resync).toBe(true);
 
       await waitFor(() => notified.length > 0);
