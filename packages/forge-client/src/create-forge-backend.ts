@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import {
+  type GeneratedImage,
   type GenerateInput,
   type GenerateResult,
-  type GeneratedImage,
   type GpuBackend,
   ImageJobError,
   type Logger,
@@ -14,9 +14,9 @@ import {
   type ForgePreset,
 } from "./build-forge-payload.js";
 import {
+  createForgeClient,
   type ForgeClient,
   type ForgeClientOptions,
-  createForgeClient,
 } from "./forge-client.js";
 import { forgeRequestExtraSchema } from "./forge-request-extra.js";
 import type { ForgeGeneration } from "./forge-schemas.js";

@@ -1,2 +1,2 @@
-export * from "./serve-web-socket-server.js";
 export * from "./fs-image-store.js";
+export * from "./serve-web-socket-server.js";
