@@ -43,7 +43,7 @@ function setup(
 }
 
 /** A gateway connection whose frames land in an array. */
-export function client(
+function client(
   gateway: RealtimeGateway,
   user: AuthUser,
   sink: (text: string) => void | Promise<void> = () => {},
