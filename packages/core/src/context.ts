@@ -1,3 +1,4 @@
+import type { UserMessages } from "./errors.js";
 import type { ImageJobEvents } from "./hub.js";
 import type { Clock } from "./ports/clock.js";
 import type { EventLog } from "./ports/event-log.js";
@@ -31,4 +32,6 @@ export interface RuntimeContext extends Stores {
   readonly relay: Relay;
   /** The claim order of every queue. */
   readonly order: ClaimOrder;
+  /** Per-code replacements of user messages, applied wherever a job fails. */
+  readonly userMessages?: UserMessages;
 }

@@ -245,6 +245,22 @@ export class ImageJobError extends Error {
 /** Per-code replacements of user messages, for translation or tone. */
 export type UserMessages = Partial<Record<ErrorCode, string>>;
 
+/**
+ * The error a job ends with: the user-safe part, with the message replaced
+ * when `messages` has one for the code, and the operator detail kept apart.
+ */
+export function toJobError(
+  error: ImageJobError,
+  messages: UserMessages = {},
+): PublicError & { readonly detail?: string } {
+  const replaced = messages[error.code];
+  return {
+    ...error.toPublic(),
+    ...(replaced === undefined ? {} : { message: replaced }),
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+  };
+}
+
 /** True when `code` is one of the catalog's codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return (

@@ -1,6 +1,6 @@
 import { type ZodType, z } from "zod";
 import type { RuntimeContext } from "./context.js";
-import { ImageJobError, type UserMessages } from "./errors.js";
+import { ImageJobError, toJobError, type UserMessages } from "./errors.js";
 import { estimateWaitMs, meanRunMs } from "./eta.js";
 import { fingerprint } from "./fingerprint.js";
 import type { SweepReport } from "./hub.js";
@@ -162,7 +162,7 @@ export class ImageJobService {
     this.#context = options.context;
     this.#authorize = options.authorize ?? ownerOnly;
     this.#queues = options.queues?.length ? options.queues : ["default"];
-    this.#messages = options.userMessages ?? {};
+    this.#messages = options.userMessages ?? options.context.userMessages ?? {};
     const limits = options.limits ?? {};
     this.#limits = {
       maxQueuedPerOwner: limits.maxQueuedPerOwner ?? 4,
@@ -521,7 +521,7 @@ export class ImageJobService {
   }
 
   #error(error: ImageJobError) {
-    return { ...error.toPublic(), message: this.userMessage(error) };
+    return toJobError(error, this.#messages);
   }
 }
 

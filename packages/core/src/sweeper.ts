@@ -1,5 +1,5 @@
 import type { RuntimeContext } from "./context.js";
-import { type ErrorCode, ImageJobError } from "./errors.js";
+import { type ErrorCode, ImageJobError, toJobError } from "./errors.js";
 import type { SweepReport } from "./hub.js";
 import type { Job, JobStatus } from "./job.js";
 import { resolveTimeLimits, type TimeLimits } from "./limits.js";
@@ -110,7 +110,7 @@ export class Sweeper {
       const error = new ImageJobError(code, { detail });
       const ok = await this.#apply(job, {
         status: "failed",
-        error: { ...error.toPublic(), detail },
+        error: toJobError(error, this.#context.userMessages),
         finishedAt: now,
       });
       if (ok) {

@@ -1,6 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerOptions } from "./breaker.js";
 import type { RuntimeContext } from "./context.js";
-import { ImageJobError } from "./errors.js";
+import { ImageJobError, toJobError } from "./errors.js";
 import type { ServiceStatus } from "./events.js";
 import { newId } from "./ids.js";
 import type { Job, JobError, JobImage, JobProgress } from "./job.js";
@@ -419,7 +419,7 @@ export class Worker {
   }
 
   #fail(attempt: Attempt, error: ImageJobError) {
-    const jobError: JobError = { ...error.toPublic(), detail: error.detail };
+    const jobError: JobError = toJobError(error, this.#context.userMessages);
     return this.#transition(attempt, {
       status: "failed",
       error: jobError,
