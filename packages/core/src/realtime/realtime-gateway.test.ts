@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { JobChangedEvent } from "../events.js";
+import type { JobView } from "../job.js";
 import { MemoryEventLog } from "../memory/memory-event-log.js";
 import { createImageJobs, type ImageJobs } from "../runtime.js";
 import type { AuthUser, Authorize } from "../service.js";
@@ -241,7 +242,7 @@ describe("realtime gateway", () => {
     const { jobs, gateway, backend } = setup();
     await submit(jobs, alice, "c-a");
     await backend.run(0);
-    const mine = [];
+    const mine: JobView[] = [];
     for (let index = 0; index < 3; index += 1)
       mine.push((await submit(jobs, bob, "c-b")).job);
     const waiting = vi.spyOn(jobs.service, "waiting");

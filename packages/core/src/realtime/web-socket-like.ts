@@ -2,7 +2,9 @@
  * A handler property that accepts the browser's own handler types: method
  * parameters are checked both ways, so `MessageEvent` fits `{ data }`.
  */
-type Handler<T> = { bivarianceHack(event: T): void }["bivarianceHack"] | null;
+export type SocketHandler<T> =
+  | { bivarianceHack(event: T): void }["bivarianceHack"]
+  | null;
 
 /**
  * The part of the WebSocket API the client store uses. The browser's
@@ -16,13 +18,13 @@ export interface WebSocketLike {
   /** Closes the socket. */
   close(code?: number, reason?: string): void;
   /** Called once open. */
-  onopen: Handler<unknown>;
+  onopen: SocketHandler<unknown>;
   /** Called per frame received. */
-  onmessage: Handler<{ readonly data: unknown }>;
+  onmessage: SocketHandler<{ readonly data: unknown }>;
   /** Called once closed, with the close code and reason. */
-  onclose: Handler<{ readonly code: number; readonly reason: string }>;
+  onclose: SocketHandler<{ readonly code: number; readonly reason: string }>;
   /** Called on a transport error (a close follows). */
-  onerror: Handler<unknown>;
+  onerror: SocketHandler<unknown>;
 }
 
 /** A WebSocket constructor, such as `globalThis.WebSocket`. */
