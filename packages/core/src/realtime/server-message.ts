@@ -169,7 +169,7 @@ const targetSchema = z.union([
  * may add fields, and a client ignores message types it does not know.
  * Error codes are read with `readPublicError` (unknown codes: INTERNAL).
  */
-export const serverMessageSchema = z.discriminatedUnion("type", [
+export const serverMessageSchema: z.ZodType = z.discriminatedUnion("type", [
   z.looseObject({
     type: z.literal("ready"),
     version: z.number(),
