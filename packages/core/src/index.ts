@@ -1,4 +1,5 @@
 export * from "./breaker.js";
+export * from "./breaker-report.js";
 export * from "./context.js";
 export * from "./errors.js";
 export * from "./eta.js";
@@ -28,5 +29,6 @@ export * from "./relay.js";
 export * from "./request.js";
 export * from "./runtime.js";
 export * from "./service.js";
+export * from "./store-images.js";
 export * from "./sweeper.js";
 export * from "./worker.js";

@@ -1,24 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ImageJobError } from "./errors.js";
-import { MemoryEventLog } from "./memory/memory-event-log.js";
-import { MemoryImageStore } from "./memory/memory-image-store.js";
-import { MemoryJobStore } from "./memory/memory-job-store.js";
-import { MemoryMessageStore } from "./memory/memory-message-store.js";
 import { createHarness, type Harness } from "./testing/harness.js";
+import { memoryStores } from "./testing/memory-stores.js";
 
-const memory = async () => {
-  const messages = new MemoryMessageStore();
-  return {
-    jobs: new MemoryJobStore(),
-    messages,
-    events: new MemoryEventLog(),
-    images: new MemoryImageStore(),
-    createMessage: (id: string, metadata?: Record<string, unknown>) =>
-      messages.create(id, metadata),
-    deleteMessage: (id: string) => messages.delete(id),
-    close: async () => {},
-  };
-};
+const memory = memoryStores;
 
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(

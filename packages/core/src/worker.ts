@@ -1,11 +1,11 @@
 import { CircuitBreaker, type CircuitBreakerOptions } from "./breaker.js";
+import { reportBreakerChange } from "./breaker-report.js";
 import type { RuntimeContext } from "./context.js";
 import { ImageJobError, toJobError } from "./errors.js";
-import type { ServiceStatus } from "./events.js";
 import { newId } from "./ids.js";
 import type { Job, JobError, JobImage, JobProgress } from "./job.js";
 import { resolveTimeLimits, type TimeLimits } from "./limits.js";
-import type { TimerHandle } from "./ports/clock.js";
+import { repeat, type TimerHandle } from "./ports/clock.js";
 import type { GenerateResult, GpuBackend } from "./ports/gpu-backend.js";
 import type {
   BackendLease,
@@ -15,6 +15,7 @@ import type {
   JobPatch,
 } from "./ports/job-store.js";
 import { ProgressTracker } from "./progress-tracker.js";
+import { storeImages } from "./store-images.js";
 
 /** Options of a {@link Worker}. */
 export interface WorkerOptions {
@@ -87,7 +88,13 @@ export class Worker {
     this.#breaker = new CircuitBreaker(
       this.#context.clock,
       options.breaker,
-      (from, to) => void this.#breakerChanged(from, to),
+      (from, to) =>
+        void reportBreakerChange(this.#context, {
+          backendId: this.#backend.id,
+          queue: this.queue,
+          from,
+          to,
+        }),
     );
   }
 
@@ -153,7 +160,7 @@ export class Worker {
   async #run(): Promise<void> {
     const lease = await this.#holdBackend();
     if (!lease) return;
-    const renewal = this.#every(this.#limits.renewMs, async () => {
+    const renewal = this.#repeat(this.#limits.renewMs, async () => {
       const ok = await this.#context.jobs.renewBackend({
         backendId: this.#backend.id,
         token: lease.token,
@@ -262,7 +269,7 @@ export class Worker {
       leaseMs: this.#limits.leaseMs,
       now: clock.now(),
     });
-    const stopRenewal = this.#every(this.#limits.renewMs, async () => {
+    const stopRenewal = this.#repeat(this.#limits.renewMs, async () => {
       const ok = await jobs.renewLease({
         jobId: job.id,
         token: attempt.token,
@@ -370,7 +377,7 @@ export class Worker {
 
     let images: JobImage[];
     try {
-      images = await this.#storeImages(job, result!);
+      images = await storeImages(this.#context.images, job, result!);
     } catch (error) {
       return this.#fail(attempt, ImageJobError.from(error));
     }
@@ -396,26 +403,6 @@ export class Worker {
       logger.info(log, "job succeeded");
     }
     return outcome.next;
-  }
-
-  async #storeImages(job: Job, result: GenerateResult): Promise<JobImage[]> {
-    const stored: JobImage[] = [];
-    for (const [index, image] of result.images.entries()) {
-      const key = `${job.id}/${index}-${newId()}.png`;
-      const { url } = await this.#context.images.put({
-        key,
-        data: image.data,
-        contentType: image.contentType,
-      });
-      stored.push({
-        key,
-        url,
-        width: image.width,
-        height: image.height,
-        seed: image.seed,
-      });
-    }
-    return stored;
   }
 
   #fail(attempt: Attempt, error: ImageJobError) {
@@ -542,6 +529,13 @@ export class Worker {
     attempt.abort.abort(new ImageJobError("CANCELLED", { detail: reason }));
   }
 
+  #repeat(ms: number, task: () => Promise<void>): () => void {
+    const { clock, logger } = this.#context;
+    return repeat(clock, ms, task, (error) =>
+      logger.warn({ workerId: this.id, err: error }, "periodic task failed"),
+    );
+  }
+
   #canClaim(): boolean {
     return !this.#closing && this.#breaker.state === "closed";
   }
@@ -570,73 +564,5 @@ export class Worker {
       const timer = clock.setTimeout(done, ms);
       this.#wake = done;
     });
-  }
-
-  /** Runs `task` every `ms` until the returned function is called. */
-  #every(ms: number, task: () => Promise<void>): () => void {
-    const { clock, logger } = this.#context;
-    let stopped = false;
-    let timer: TimerHandle | null = null;
-    const tick = () => {
-      timer = clock.setTimeout(async () => {
-        if (stopped) return;
-        await task().catch((error) =>
-          logger.warn(
-            { workerId: this.id, err: error },
-            "periodic task failed",
-          ),
-        );
-        if (!stopped) tick();
-      }, ms);
-    };
-    tick();
-    return () => {
-      stopped = true;
-      if (timer !== null) clock.clearTimeout(timer);
-    };
-  }
-
-  async #breakerChanged(from: BreakerState, to: BreakerState): Promise<void> {
-    const { jobs, clock, hub, relay, logger } = this.#context;
-    const at = clock.now();
-    hub.emit("breaker", {
-      backendId: this.#backend.id,
-      queue: this.queue,
-      from,
-      to,
-      at,
-    });
-    logger.warn(
-      { backendId: this.#backend.id, from, to },
-      "circuit breaker changed",
-    );
-    try {
-      await jobs.reportBreaker({
-        backendId: this.#backend.id,
-        queue: this.queue,
-        state: to,
-        now: at,
-      });
-      const stats = await jobs.stats(this.queue);
-      const backends = stats.backends.map((b) => ({
-        id: b.id,
-        breaker: b.breaker,
-      }));
-      const status: ServiceStatus = backends.some((b) => b.breaker === "closed")
-        ? "ok"
-        : "recovering";
-      await relay.publishService({
-        type: "service",
-        queue: this.queue,
-        status,
-        backends,
-        at,
-      });
-    } catch (error) {
-      logger.error(
-        { backendId: this.#backend.id, err: error },
-        "could not publish breaker state",
-      );
-    }
   }
 }

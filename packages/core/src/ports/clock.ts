@@ -52,3 +52,29 @@ export function sleep(
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Runs `task` every `ms` on `clock`, each run after the previous one ends,
+ * until the returned function is called. A failing run goes to `onError`.
+ */
+export function repeat(
+  clock: Clock,
+  ms: number,
+  task: () => Promise<void>,
+  onError: (error: unknown) => void,
+): () => void {
+  let stopped = false;
+  let timer: TimerHandle | null = null;
+  const tick = () => {
+    timer = clock.setTimeout(async () => {
+      if (stopped) return;
+      await task().catch(onError);
+      if (!stopped) tick();
+    }, ms);
+  };
+  tick();
+  return () => {
+    stopped = true;
+    if (timer !== null) clock.clearTimeout(timer);
+  };
+}
