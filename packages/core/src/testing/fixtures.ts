@@ -13,7 +13,7 @@ export function uniqueQueue(prefix = "q"): string {
   return `${prefix}-${newId().slice(0, 12)}`;
 }
 
-/** A queued job ready for {@link JobStore.submit}. */
+/** A queued job ready for a job store's `submit`. */
 export function newJob(
   queue: string,
   now: number,
