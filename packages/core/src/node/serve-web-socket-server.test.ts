@@ -136,15 +136,13 @@ it("S27 malformed frames over a real socket each get INVALID_REQUEST naming the 
         }),
       })
       .map((value) => JSON.stringify(value)),
-    fc
-      .nat({ max: 3 })
-      .map((n) =>
-        JSON.stringify({
-          type: "cancel",
-          id: "big",
-          jobId: "x".repeat(70_000 + n),
-        }),
-      ),
+    fc.nat({ max: 3 }).map((n) =>
+      JSON.stringify({
+        type: "cancel",
+        id: "big",
+        jobId: "x".repeat(70_000 + n),
+      }),
+    ),
   );
   await fc.assert(
     fc.asyncProperty(

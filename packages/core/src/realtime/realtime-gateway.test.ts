@@ -3,7 +3,7 @@ import type { JobChangedEvent } from "../events.js";
 import type { JobView } from "../job.js";
 import { MemoryEventLog } from "../memory/memory-event-log.js";
 import { createImageJobs, type ImageJobs } from "../runtime.js";
-import type { AuthUser, Authorize } from "../service.js";
+import type { Authorize, AuthUser } from "../service.js";
 import { ScriptedGpuBackend } from "../testing/scripted-gpu-backend.js";
 import { RealtimeGateway } from "./realtime-gateway.js";
 import type { ServerMessage } from "./server-message.js";

@@ -4,8 +4,8 @@ import { type Clock, systemClock } from "../ports/clock.js";
 import type { EventLog, LogRead } from "../ports/event-log.js";
 import { type Logger, silentLogger } from "../ports/logger.js";
 import {
-  type AuthUser,
   type Authorize,
+  type AuthUser,
   type ImageJobService,
   ownerOnly,
 } from "../service.js";
