@@ -28,6 +28,7 @@ export * from "./realtime/index.js";
 export * from "./relay.js";
 export * from "./request.js";
 export * from "./runtime.js";
+export * from "./schemas.js";
 export * from "./service.js";
 export * from "./store-images.js";
 export * from "./sweeper.js";
