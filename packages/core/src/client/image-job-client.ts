@@ -351,6 +351,10 @@ export class ImageJobClient {
           this.#set({ jobs: { ...jobs, [message.jobId]: merged } });
         return;
       }
+      case "cursor":
+        // Events this client does not follow went by; resume after them.
+        this.#cursors.set(message.queue, message.cursor);
+        return;
       case "service":
         this.#cursors.set(message.queue, message.cursor);
         this.#set({

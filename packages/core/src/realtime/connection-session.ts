@@ -38,6 +38,8 @@ export class ConnectionSession implements GatewayConnection {
   readonly #onEnd: () => void;
   readonly #subscriptions = new Map<string, SubscriptionTarget>();
   readonly #cursors = new Map<string, string | null>();
+  /** The cursor per queue the client was last given, and entries since. */
+  readonly #told = new Map<string, { cursor: string | null; since: number }>();
   readonly #pumps = new Map<string, { running: boolean; again: boolean }>();
   readonly #watched = new Set<string>();
   readonly #positionVersions = new Map<string, number>();
@@ -287,7 +289,7 @@ export class ConnectionSession implements GatewayConnection {
   }
 
   async #drain(queue: string): Promise<void> {
-    const { readBatch } = this.#gateway.settings;
+    const { readBatch, cursorEveryEntries } = this.#gateway.settings;
     for (;;) {
       const cursor = this.#cursors.get(queue);
       if (cursor === undefined || this.#ended) return;
@@ -299,25 +301,29 @@ export class ConnectionSession implements GatewayConnection {
       }
       for (const entry of read.entries) {
         if (this.#ended) return;
-        await this.#deliver(queue, entry);
+        const sent = await this.#deliver(queue, entry);
         this.#cursors.set(queue, entry.cursor);
+        this.#passed(queue, sent ? entry.cursor : null);
       }
+      const told = this.#told.get(queue);
+      if (told && told.since >= cursorEveryEntries) this.#tellCursor(queue);
       if (read.entries.length < readBatch) return;
     }
   }
 
-  async #deliver(queue: string, entry: LogEntry): Promise<void> {
+  /** Sends the entry if this socket follows it; true when it did. */
+  async #deliver(queue: string, entry: LogEntry): Promise<boolean> {
     const { event, cursor } = entry;
     if (event.type === "service") {
       this.#send({ type: "service", queue, cursor, status: event.status });
-      return;
+      return true;
     }
 
     const { job } = event;
     const followed =
       this.#subscriptions.has(`job:${job.id}`) ||
       this.#subscriptions.has(`conversation:${job.conversationId}`);
-    if (!followed) return;
+    if (!followed) return false;
     const user = this.#user!;
     const allowed =
       event.owner === user.id ||
@@ -331,9 +337,27 @@ export class ConnectionSession implements GatewayConnection {
         },
         "read",
       ));
-    if (!allowed) return;
+    if (!allowed) return false;
     this.#track(job.id, job.status);
     this.#send({ type: "job", queue, cursor, job, position: event.position });
+    return true;
+  }
+
+  /** Counts an entry gone by; `sent` is its cursor when the client got it. */
+  #passed(queue: string, sent: string | null): void {
+    const told = this.#told.get(queue);
+    if (sent !== null) this.#told.set(queue, { cursor: sent, since: 0 });
+    else if (told) told.since += 1;
+    else this.#told.set(queue, { cursor: null, since: 1 });
+  }
+
+  /** Tells the client its newest cursor in `queue`, unless it has it. */
+  #tellCursor(queue: string): void {
+    const cursor = this.#cursors.get(queue);
+    if (cursor === undefined || cursor === null) return;
+    if (this.#told.get(queue)?.cursor === cursor) return;
+    this.#told.set(queue, { cursor, since: 0 });
+    this.#send({ type: "cursor", queue, cursor });
   }
 
   async #resync(queue: string): Promise<void> {
@@ -370,9 +394,11 @@ export class ConnectionSession implements GatewayConnection {
     }
   }
 
+  /** Every cursor held, as a snapshot tells them to the client. */
   #cursorRecord(): Record<string, string> {
     const record: Record<string, string> = {};
     for (const [queue, cursor] of this.#cursors) {
+      this.#told.set(queue, { cursor, since: 0 });
       if (cursor !== null) record[queue] = cursor;
     }
     return record;
@@ -428,7 +454,11 @@ export class ConnectionSession implements GatewayConnection {
         return this.shutdown(CLOSE_CODES.pingTimeout, "ping timeout");
       }
       this.#heard = false;
-      if (this.#user !== null) this.#send({ type: "ping" });
+      if (this.#user !== null) {
+        // A quiet client's cursors keep up with the log between events.
+        for (const queue of this.#cursors.keys()) this.#tellCursor(queue);
+        this.#send({ type: "ping" });
+      }
       this.#schedulePing();
     }, pingIntervalMs);
   }

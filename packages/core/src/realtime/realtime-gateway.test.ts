@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { JobChangedEvent } from "../events.js";
 import type { JobView } from "../job.js";
+import { ImageJobClient } from "../client/image-job-client.js";
 import { MemoryEventLog } from "../memory/memory-event-log.js";
 import { createImageJobs, type ImageJobs } from "../runtime.js";
 import type { Authorize, AuthUser } from "../service.js";
 import { ScriptedGpuBackend } from "../testing/scripted-gpu-backend.js";
+import { createInProcessSockets } from "./in-process-sockets.js";
 import { RealtimeGateway } from "./realtime-gateway.js";
 import type { ServerMessage } from "./server-message.js";
 
@@ -16,7 +18,12 @@ afterEach(async () => {
 });
 
 function setup(
-  options: { maxEntries?: number; authorize?: Authorize; buffer?: number } = {},
+  options: {
+    maxEntries?: number;
+    authorize?: Authorize;
+    buffer?: number;
+    cursorEvery?: number;
+  } = {},
 ) {
   const backend = new ScriptedGpuBackend();
   const events = new MemoryEventLog({ maxEntries: options.maxEntries });
@@ -35,6 +42,7 @@ function setup(
     authorize: options.authorize,
     pingIntervalMs: 0,
     maxBufferedBytes: options.buffer,
+    cursorEveryEntries: options.cursorEvery,
   });
   cleanups.push(async () => {
     gateway.close();
@@ -366,4 +374,80 @@ describe("realtime gateway", () => {
       .map((m) => m.cursor);
     expect(all).toEqual(expected);
   });
+});
+
+it("S15 a quiet client's cursor keeps up with events it does not follow, so its reconnect resumes without a resync", async () => {
+  const { jobs, gateway, events } = setup({ maxEntries: 30, cursorEvery: 10 });
+  const template = (await submit(jobs, bob, "c2")).job;
+  const others = async (from: number, count: number) => {
+    for (let index = from; index < from + count; index += 1) {
+      const event: JobChangedEvent = {
+        type: "job",
+        owner: "bob",
+        position: null,
+        job: { ...template, id: `other-${index}`, version: 1 },
+      };
+      await events.append({
+        queue: "default",
+        event,
+        dedupeKey: `o${index}`,
+        now: 0,
+      });
+    }
+  };
+  // Every frame the gateway sends, whichever socket it goes to.
+  const sent: ServerMessage[] = [];
+  const connect = gateway.connect.bind(gateway);
+  gateway.connect = (transport) =>
+    connect({
+      ...transport,
+      send: (text) => {
+        sent.push(JSON.parse(text));
+        return transport.send(text);
+      },
+    });
+  const sockets = createInProcessSockets(gateway, { user: () => alice });
+  const store = new ImageJobClient({
+    url: "in-process",
+    WebSocket: sockets.WebSocket,
+    backoff: { initialDelayMs: 5, maxDelayMs: 20 },
+  });
+  cleanups.push(() => store.close());
+  store.watchConversation("c1");
+  await vi.waitFor(() =>
+    expect(
+      store.getTarget({ kind: "conversation", conversationId: "c1" }),
+    ).toMatchObject({ status: "ready" }),
+  );
+  const first = store.cursors.default;
+  expect(first).toBeDefined();
+
+  // Three times what the log keeps goes by; none of it is alice's.
+  await others(0, 90);
+  // Told every 10 entries: the last cursor told is at most 9 behind.
+  let told = "";
+  await vi.waitFor(async () => {
+    const last = sent.filter((m) => m.type === "cursor").at(-1);
+    expect(last).toMatchObject({ type: "cursor", queue: "default" });
+    told = (last as Extract<ServerMessage, { type: "cursor" }>).cursor;
+    const after = await events.read("default", told, 100);
+    expect(after.resync).toBe(false);
+    expect(after.entries.length).toBeLessThan(10);
+  });
+  expect(store.cursors.default).toBe(told);
+  expect(sent.filter((m) => m.type === "job")).toEqual([]);
+  // Now and then, not once per event.
+  expect(sent.filter((m) => m.type === "cursor").length).toBeLessThanOrEqual(9);
+  expect((await events.read("default", first!, 1)).resync).toBe(true);
+
+  sent.length = 0;
+  sockets.dropAll();
+  await vi.waitFor(() =>
+    expect(sent.find((m) => m.type === "snapshot")).toBeDefined(),
+  );
+  expect(sent.find((m) => m.type === "snapshot")).toMatchObject({
+    resync: false,
+    cursors: { default: told },
+  });
+  expect(store.getSnapshot().connection).toBe("open");
 });

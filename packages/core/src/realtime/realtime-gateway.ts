@@ -44,6 +44,14 @@ export interface RealtimeGatewayOptions {
   readonly maxBufferedBytes?: number;
   /** Ping interval in ms; a socket silent for a whole interval is closed. 0 disables. @default 25000 */
   readonly pingIntervalMs?: number;
+  /**
+   * After this many entries of a queue went by without a message to a
+   * socket (events it does not follow), the socket is told its newest
+   * cursor, so a quiet client never holds a cursor older than the log
+   * keeps; each ping tells it too. Keep it well below the log's retention.
+   * @default 100
+   */
+  readonly cursorEveryEntries?: number;
   /** Entries read from the log per step. @default 500 */
   readonly readBatch?: number;
   /** Time, for pings. @default the system clock */
@@ -68,6 +76,8 @@ export interface GatewaySettings {
   readonly pingIntervalMs: number;
   /** See {@link RealtimeGatewayOptions.readBatch}. */
   readonly readBatch: number;
+  /** See {@link RealtimeGatewayOptions.cursorEveryEntries}. */
+  readonly cursorEveryEntries: number;
 }
 
 /**
@@ -112,6 +122,7 @@ export class RealtimeGateway {
       maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       readBatch: options.readBatch ?? 500,
+      cursorEveryEntries: Math.max(1, options.cursorEveryEntries ?? 100),
     };
     this.#unsubscribe = this.events.subscribe((queue) => this.#changed(queue));
   }

@@ -75,6 +75,21 @@ export interface ServiceMessage {
   readonly status: ServiceStatus;
 }
 
+/**
+ * The connection's newest cursor in a queue, sent now and then when events
+ * the client does not follow went by, so a quiet client's cursor keeps up
+ * with the log and a reconnect resumes instead of resyncing. Store it like
+ * the cursor of a `job` message; it changes no job.
+ */
+export interface CursorMessage {
+  /** Discriminator. */
+  readonly type: "cursor";
+  /** The queue. */
+  readonly queue: string;
+  /** The newest cursor of that queue this connection has passed; opaque. */
+  readonly cursor: string;
+}
+
 /** The answer to submit, cancel or retry. */
 export interface ResultMessage {
   /** Discriminator. */
@@ -122,6 +137,7 @@ export type ServerMessage =
   | JobMessage
   | PositionMessage
   | ServiceMessage
+  | CursorMessage
   | ResultMessage
   | AckMessage
   | ErrorMessage
@@ -204,6 +220,11 @@ export const serverMessageSchema: z.ZodType = z.discriminatedUnion("type", [
     queue: z.string(),
     cursor: z.string(),
     status: z.enum(["ok", "recovering"]),
+  }),
+  z.looseObject({
+    type: z.literal("cursor"),
+    queue: z.string(),
+    cursor: z.string(),
   }),
   z.looseObject({
     type: z.literal("result"),
