@@ -1,4 +1,5 @@
 import type { StoreFactory } from "./harness.js";
+import { describeMessageAndEventConformance } from "./message-event-conformance.js";
 import { describeScenarios } from "./scenario-conformance.js";
 import {
   type ConformanceOptions,
@@ -16,5 +17,6 @@ export function runConformance(
   options: ConformanceOptions = {},
 ): void {
   describeStoreConformance(name, factory, options);
+  describeMessageAndEventConformance(name, factory);
   describeScenarios(name, factory);
 }
