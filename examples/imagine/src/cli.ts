@@ -1,19 +1,16 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  createImageJobs,
-  ImageJobError,
-  type JobView,
-  MemoryImageStore,
-} from "@imagejobs/core";
+import { createImageJobs, MemoryImageStore } from "@imagejobs/core";
 import { createForgeBackend } from "@imagejobs/forge-client";
 import {
   type StandInForge,
   startStandInForge,
 } from "@imagejobs/forge-client/stand-in";
+import { startGatewayServer } from "./gateway-server.js";
 import { LiveView } from "./live-view.js";
 import { loadPrompts } from "./prompts.js";
+import { SimulatedUser } from "./simulated-user.js";
 import { type JobSummary, table, totals } from "./summary.js";
 
 const { values } = parseArgs({
@@ -36,7 +33,7 @@ if (values.help) {
 
   --prompts FILE     prompts (a TSV with a Prompt column); default PartiPrompts
   --limit N          how many prompts to run (default 20)
-  --users U          simulated users sharing the queue (default 4)
+  --users U          simulated users, each on its own WebSocket (default 4)
   --gpus G           stand-in Forge servers to start (default 2)
   --forge-url URL    use a real Forge server instead (repeat for several)
   --out DIR          where the PNGs, summary.json and summary.txt go
@@ -98,124 +95,76 @@ const runtime = createImageJobs({
 });
 runtime.start();
 
+const gateway = await startGatewayServer(runtime);
 const started = Date.now();
-const records = new Map<string, JobSummary & { queuedAt: number }>();
 const view = new LiveView(process.stdout, prompts.length);
 
-// Positions are pushed whenever the queue changes; keep what each user saw.
+// The operator's view follows the runtime; the summary records what each
+// user's own socket showed it.
 let refreshing = Promise.resolve();
 runtime.events.on("job", (event) => {
-  const record = records.get(event.job.id);
-  if (record) update(record, event.job);
   view.job(event.job);
   refreshing = refreshing.then(async () => {
-    for (const waiting of await runtime.service.waiting(event.job.queue)) {
-      const seen = records.get(waiting.jobId)?.positions;
-      if (seen && seen.at(-1) !== waiting.position) seen.push(waiting.position);
-    }
     view.queued((await runtime.service.stats()).queues[0]?.queued ?? 0);
   });
 });
 
-function update(record: JobSummary & { queuedAt: number }, job: JobView) {
-  record.status = job.status;
-  record.errorCode = job.error?.code ?? null;
-  if (job.startedAt !== null) record.waitMs = job.startedAt - job.queuedAt;
-  if (job.finishedAt !== null && job.startedAt !== null) {
-    record.runMs = job.finishedAt - job.startedAt;
-  }
-}
-
-const done = new Set<string>();
-const settled = new Map<string, () => void>();
-runtime.events.on("job", (event) => {
-  if (["succeeded", "failed", "cancelled"].includes(event.job.status)) {
-    done.add(event.job.id);
-    settled.get(event.job.id)?.();
-  }
-});
-
-async function user(name: string, mine: string[]) {
-  for (const prompt of mine) {
-    await new Promise((r) => setTimeout(r, Math.random() * 400));
-    for (;;) {
-      try {
-        const { job, position } = await runtime.service.submit(
-          { id: name },
-          {
-            conversationId: `chat-${name}`,
-            request: { prompt, steps, width: size, height: size },
-          },
-        );
-        const record = {
-          prompt,
-          user: name,
-          ticket: job.ticket,
-          positions: position ? [position.position] : [],
-          waitMs: null,
-          runMs: null,
-          status: job.status,
-          errorCode: null,
-          images: [],
-          queuedAt: job.queuedAt,
-        };
-        records.set(job.id, record);
-        break;
-      } catch (error) {
-        const refused = ImageJobError.from(error);
-        if (
-          refused.code !== "QUOTA_EXCEEDED" &&
-          refused.code !== "RATE_LIMITED"
-        )
-          throw error;
-        await new Promise((r) =>
-          setTimeout(r, Math.min(refused.retryAfterMs ?? 500, 500)),
-        );
-      }
-    }
-  }
-}
-
-const users = Array.from({ length: userCount }, (_, i) => `user-${i + 1}`);
+const users = Array.from(
+  { length: userCount },
+  (_, i) =>
+    new SimulatedUser({
+      name: `user-${i + 1}`,
+      url: gateway.url,
+      request: (prompt) => ({ prompt, steps, width: size, height: size }),
+    }),
+);
 await Promise.all(
-  users.map((name, u) =>
-    user(
-      name,
-      prompts.filter((_, i) => i % userCount === u),
-    ),
+  users.map((user, u) =>
+    user.submitAll(prompts.filter((_, i) => i % userCount === u)),
   ),
 );
-await new Promise<void>((resolveAll) => {
-  const check = () => {
-    if ([...records.keys()].every((id) => done.has(id))) resolveAll();
-    else setTimeout(check, 50);
-  };
-  check();
-});
+await Promise.all(users.map((user) => user.finished()));
 await runtime.relay.idle();
 await refreshing;
 const wallMs = Date.now() - started;
 
-for (const [id, record] of records) {
-  const { job } = await runtime.service.get({ id: record.user }, id);
-  update(record, job);
-  for (const [index, image] of (job.result?.images ?? []).entries()) {
-    const stored = await images.get(image.key);
-    if (!stored) continue;
-    const slug = record.prompt
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .slice(0, 40);
-    const file = `${String(record.ticket).padStart(4, "0")}-${index}-${slug}.png`;
-    writeFileSync(join(out, file), stored.data);
-    record.images.push(file);
+const records: JobSummary[] = [];
+for (const user of users) {
+  for (const seen of user.seen.values()) {
+    const { job } = seen;
+    const record: JobSummary = {
+      prompt: seen.prompt,
+      user: seen.user,
+      ticket: job.ticket,
+      positions: seen.positions,
+      waitMs: job.startedAt === null ? null : job.startedAt - job.queuedAt,
+      runMs:
+        job.finishedAt === null || job.startedAt === null
+          ? null
+          : job.finishedAt - job.startedAt,
+      status: job.status,
+      errorCode: job.error?.code ?? null,
+      images: [],
+    };
+    for (const [index, image] of (job.result?.images ?? []).entries()) {
+      const stored = await images.get(image.key);
+      if (!stored) continue;
+      const slug = record.prompt
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .slice(0, 40);
+      const file = `${String(record.ticket).padStart(4, "0")}-${index}-${slug}.png`;
+      writeFileSync(join(out, file), stored.data);
+      record.images.push(file);
+    }
+    records.push(record);
   }
 }
+for (const user of users) user.close();
+await gateway.close();
 view.stop();
 
-const jobs: JobSummary[] = [...records.values()]
-  .sort((a, b) => a.ticket - b.ticket)
-  .map(({ queuedAt: _q, ...rest }) => rest);
+const jobs = records.sort((a, b) => a.ticket - b.ticket);
 const summary = { source, jobs, totals: totals(jobs, wallMs, urls.length) };
 writeFileSync(
   join(out, "summary.json"),
