@@ -1,10 +1,11 @@
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 // The server serves dist/ui; `pnpm chat` builds it, then starts the server.
 export default defineConfig({
   plugins: [react()],
-  resolve: { conditions: ["@imagejobs/source"] },
+  // Workspace packages build from source, so no package build comes first.
+  resolve: { conditions: ["@imagejobs/source", ...defaultClientConditions] },
   build: { outDir: "dist/ui", emptyOutDir: true },
   server: {
     proxy: {
