@@ -5,6 +5,7 @@ import { ImageJobClient } from "../client/image-job-client.js";
 import { MemoryEventLog } from "../memory/memory-event-log.js";
 import { createImageJobs, type ImageJobs } from "../runtime.js";
 import type { Authorize, AuthUser } from "../service.js";
+import { FakeClock } from "../testing/fake-clock.js";
 import { ScriptedGpuBackend } from "../testing/scripted-gpu-backend.js";
 import { createInProcessSockets } from "./in-process-sockets.js";
 import { RealtimeGateway } from "./realtime-gateway.js";
@@ -450,4 +451,49 @@ it("S15 a quiet client's cursor keeps up with events it does not follow, so its 
     cursors: { default: told },
   });
   expect(store.getSnapshot().connection).toBe("open");
+});
+
+it("a ping tells a quiet socket its newest cursor when fewer than cursorEveryEntries went by", async () => {
+  const { jobs, events } = setup();
+  const clock = new FakeClock();
+  const gateway = new RealtimeGateway({
+    service: jobs.service,
+    events,
+    pingIntervalMs: 1000,
+    clock,
+  });
+  cleanups.push(() => gateway.close());
+  const quiet = client(gateway, alice);
+  quiet.send({
+    type: "subscribe",
+    id: "s",
+    target: { kind: "conversation", conversationId: "c1" },
+  });
+  await vi.waitFor(() => expect(quiet.of("snapshot")).toHaveLength(1));
+  for (let index = 0; index < 3; index += 1) await submit(jobs, bob, "c2");
+  const head = await events.head("default");
+  const tick = async () => {
+    quiet.send({ type: "pong" });
+    await quiet.connection.idle();
+    await clock.advance(1000);
+  };
+  // Fewer than cursorEveryEntries (100) went by: only a ping tells it.
+  await vi.waitFor(async () => {
+    await tick();
+    expect(quiet.of("cursor").at(-1)).toEqual({
+      type: "cursor",
+      queue: "default",
+      cursor: head,
+    });
+  });
+  const told = quiet.of("cursor").length;
+  expect(told).toBeLessThanOrEqual(3);
+  expect(quiet.of("job")).toEqual([]);
+
+  await tick();
+  await tick();
+  // Nothing new went by: the cursor is not told again; the socket stays.
+  expect(quiet.of("cursor")).toHaveLength(told);
+  expect(quiet.closed()).toBeNull();
+  expect(quiet.of("ping").length).toBeGreaterThanOrEqual(3);
 });
