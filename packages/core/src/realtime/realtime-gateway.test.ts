@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ImageJobClient } from "../client/image-job-client.js";
 import type { JobChangedEvent } from "../events.js";
 import type { JobView } from "../job.js";
-import { ImageJobClient } from "../client/image-job-client.js";
 import { MemoryEventLog } from "../memory/memory-event-log.js";
 import { createImageJobs, type ImageJobs } from "../runtime.js";
 import type { Authorize, AuthUser } from "../service.js";
