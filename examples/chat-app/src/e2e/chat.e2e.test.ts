@@ -105,7 +105,7 @@ async function decodedImage(page: Page, index: number) {
 }
 
 describe.skipIf(!executablePath)("chat app in Chromium", () => {
-  it("S16 S18 two users: positions fall, progress moves, reload keeps the card, cancel, OOM in plain words and retry", async () => {
+  it("S16 S17 S18 S19 two users: positions fall, progress moves, reload, lost socket, closed page, cancel, OOM in plain words and retry", async () => {
     const standIn = server.standIn!;
     const alice = await browser.newContext({
       viewport: { width: 1100, height: 760 },
@@ -114,7 +114,7 @@ describe.skipIf(!executablePath)("chat app in Chromium", () => {
       viewport: { width: 1100, height: 760 },
     });
     const a = await alice.newPage();
-    const b = await bob.newPage();
+    let b = await bob.newPage();
     await a.goto(server.url);
     await b.goto(server.url);
     await until(
@@ -195,6 +195,13 @@ describe.skipIf(!executablePath)("chat app in Chromium", () => {
     const values = [...seen];
     expect(values).toEqual([...values].sort((x, y) => x - y));
     await shot(a, "05-alice-progress");
+    // Once Alice is past step 10, the next render (Bob's) stops there.
+    await until(
+      "alice past step 10",
+      () => percentOf(a, 0),
+      (p) => p >= 55,
+    );
+    standIn.hold(10);
     standIn.setStepMs(40);
 
     const first = await decodedImage(a, 0);
@@ -209,9 +216,51 @@ describe.skipIf(!executablePath)("chat app in Chromium", () => {
     await shot(a, "07-alice-full-size");
     await a.getByRole("dialog").click();
 
-    // Bob's job runs after Alice's and ends with his image.
+    // S17: Bob's socket drops mid-render; the card says reconnecting while
+    // the job stays running, then the socket is back.
+    await until(
+      "bob's render held",
+      () => percentOf(b, 0),
+      (p) => p >= 45,
+    );
+    await card(b, 0).evaluate((element) => {
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      const note = () =>
+        seen.push(
+          `${element.getAttribute("data-status")}/${element.getAttribute("data-connection")}`,
+        );
+      new MutationObserver(note).observe(element, { attributes: true });
+    });
+    server.dropSockets();
+    const states = await until(
+      "reconnecting, then open again",
+      () => b.evaluate(() => (window as unknown as { seen: string[] }).seen),
+      (list) =>
+        list.includes("running/reconnecting") && list.at(-1) === "running/open",
+    );
+    expect(states.every((state) => state.startsWith("running/"))).toBe(true);
+    await shot(b, "08-bob-reconnected-still-running");
+
+    // S18, S19: Bob closes the page mid-render; the GPU goes on, and when
+    // he comes back the image is there.
+    const finished = new Promise<void>((resolve) => {
+      server.jobs.events.on("job", (event) => {
+        if (
+          event.job.status === "succeeded" &&
+          event.job.request.prompt.includes("red fox")
+        ) {
+          resolve();
+        }
+      });
+    });
+    await b.close();
+    standIn.release();
+    await finished;
+    b = await bob.newPage();
+    await b.goto(server.url);
     await decodedImage(b, 0);
-    await shot(b, "08-bob-image");
+    await shot(b, "09-bob-came-back-to-the-image");
 
     // An out-of-memory error in plain words, then a retry that works.
     standIn.failWithOomAtStep(3);
@@ -224,7 +273,7 @@ describe.skipIf(!executablePath)("chat app in Chromium", () => {
     const failed = await textOf(b, 1);
     expect(failed).toContain("too large for the image server's memory");
     expect(failed).not.toMatch(/CUDA|OutOfMemoryError|GiB/);
-    await shot(b, "09-bob-out-of-memory");
+    await shot(b, "10-bob-out-of-memory");
     await b
       .locator(".message.assistant")
       .nth(1)
@@ -233,7 +282,7 @@ describe.skipIf(!executablePath)("chat app in Chromium", () => {
     const retried = await decodedImage(b, 1);
     expect(retried.png.width).toBe(256);
     expect(await statusOf(b, 1)).toBe("succeeded");
-    await shot(b, "10-bob-retried");
+    await shot(b, "11-bob-retried");
 
     await alice.close();
     await bob.close();

@@ -69,6 +69,11 @@ export interface ChatServer {
   readonly conversations: ConversationStore;
   /** The embedded stand-in, only with `testHooks`. */
   readonly standIn: StandInForge | null;
+  /**
+   * Cuts every open socket without a close handshake, as a network drop
+   * would. Only with `testHooks`; throws otherwise.
+   */
+  dropSockets(): void;
   /** Stops everything it started. */
   close(): Promise<void>;
 }
@@ -199,6 +204,10 @@ export async function createChatServer(
     jobs,
     conversations,
     standIn: options.testHooks ? standIn : null,
+    dropSockets() {
+      if (!options.testHooks) throw new Error("testHooks are off");
+      for (const client of sockets.clients) client.terminate();
+    },
     async close() {
       stopServing();
       gateway.close();
