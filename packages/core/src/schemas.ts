@@ -1,5 +1,21 @@
 import { z } from "zod";
-import { ERROR_CODES } from "./errors.js";
+import { ERROR_CODES, type FieldIssue, type PublicError } from "./errors.js";
+import type {
+  ClientEvent,
+  JobChangedEvent,
+  ServiceStatusEvent,
+} from "./events.js";
+import type {
+  Job,
+  JobError,
+  JobImage,
+  JobProgress,
+  JobResult,
+  JobStatus,
+  JobView,
+  QueuePosition,
+} from "./job.js";
+import type { ImageRequest } from "./request.js";
 
 /**
  * zod schemas of the job, its parts, errors and events: what adapters check
@@ -8,7 +24,7 @@ import { ERROR_CODES } from "./errors.js";
  */
 
 /** Schema of a {@link JobStatus}. */
-export const jobStatusSchema = z.enum([
+export const jobStatusSchema: z.ZodType<JobStatus> = z.enum([
   "queued",
   "running",
   "succeeded",
@@ -16,28 +32,33 @@ export const jobStatusSchema = z.enum([
   "cancelled",
 ]);
 
-/** Schema of a {@link FieldIssue}. */
-export const fieldIssueSchema = z.strictObject({
+const fieldIssueObject = z.strictObject({
   field: z.string(),
   message: z.string(),
 });
 
-/** Schema of a {@link PublicError}. */
-export const publicErrorSchema = z.strictObject({
+/** Schema of a {@link FieldIssue}. */
+export const fieldIssueSchema: z.ZodType<FieldIssue> = fieldIssueObject;
+
+const publicErrorObject = z.strictObject({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   retryable: z.boolean(),
   retryAfterMs: z.number().nonnegative().optional(),
-  fields: z.array(fieldIssueSchema).optional(),
+  fields: z.array(fieldIssueObject).optional(),
 });
 
-/** Schema of a {@link JobError}: a public error with the operator detail. */
-export const jobErrorSchema = publicErrorSchema.extend({
+/** Schema of a {@link PublicError}. */
+export const publicErrorSchema: z.ZodType<PublicError> = publicErrorObject;
+
+const jobErrorObject = publicErrorObject.extend({
   detail: z.string().optional(),
 });
 
-/** Schema of a {@link JobProgress}. */
-export const jobProgressSchema = z.strictObject({
+/** Schema of a {@link JobError}: a public error with the operator detail. */
+export const jobErrorSchema: z.ZodType<JobError> = jobErrorObject;
+
+const jobProgressObject = z.strictObject({
   phase: z.enum(["waiting", "loading", "sampling"]),
   fraction: z.number().min(0).max(1),
   step: z.number().int().nonnegative().nullable(),
@@ -45,8 +66,10 @@ export const jobProgressSchema = z.strictObject({
   etaMs: z.number().nonnegative().nullable(),
 });
 
-/** Schema of a {@link JobImage}. */
-export const jobImageSchema = z.strictObject({
+/** Schema of a {@link JobProgress}. */
+export const jobProgressSchema: z.ZodType<JobProgress> = jobProgressObject;
+
+const jobImageObject = z.strictObject({
   key: z.string(),
   url: z.string(),
   width: z.number().int().positive(),
@@ -54,14 +77,18 @@ export const jobImageSchema = z.strictObject({
   seed: z.number().int(),
 });
 
-/** Schema of a {@link JobResult}. */
-export const jobResultSchema = z.strictObject({
-  images: z.array(jobImageSchema),
+/** Schema of a {@link JobImage}. */
+export const jobImageSchema: z.ZodType<JobImage> = jobImageObject;
+
+const jobResultObject = z.strictObject({
+  images: z.array(jobImageObject),
   info: z.record(z.string(), z.unknown()),
 });
 
-/** Schema of a stored {@link ImageRequest} (validated, seed resolved). */
-export const storedRequestSchema = z.strictObject({
+/** Schema of a {@link JobResult}. */
+export const jobResultSchema: z.ZodType<JobResult> = jobResultObject;
+
+const storedRequestObject = z.strictObject({
   prompt: z.string(),
   negativePrompt: z.string(),
   width: z.number().int().positive(),
@@ -74,21 +101,23 @@ export const storedRequestSchema = z.strictObject({
   extra: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Schema of a stored {@link ImageRequest} (validated, seed resolved). */
+export const storedRequestSchema: z.ZodType<ImageRequest> = storedRequestObject;
+
 const time = z.number().int();
 
-/** Schema of a {@link JobView}: a job as its owner's client sees it. */
-export const jobViewSchema = z.strictObject({
+const jobViewObject = z.strictObject({
   id: z.string(),
   queue: z.string(),
   conversationId: z.string(),
   messageId: z.string().nullable(),
-  request: storedRequestSchema,
+  request: storedRequestObject,
   ticket: z.number().int().positive(),
   status: jobStatusSchema,
   attempt: z.number().int().positive(),
-  progress: jobProgressSchema.nullable(),
-  result: jobResultSchema.nullable(),
-  error: publicErrorSchema.nullable(),
+  progress: jobProgressObject.nullable(),
+  result: jobResultObject.nullable(),
+  error: publicErrorObject.nullable(),
   retryOf: z.string().nullable(),
   queuedAt: time,
   startedAt: time.nullable(),
@@ -96,8 +125,10 @@ export const jobViewSchema = z.strictObject({
   version: z.number().int().positive(),
 });
 
-/** Schema of a {@link Job} as a store holds it. */
-export const jobSchema = jobViewSchema.extend({
+/** Schema of a {@link JobView}: a job as its owner's client sees it. */
+export const jobViewSchema: z.ZodType<JobView> = jobViewObject;
+
+const jobObject = jobViewObject.extend({
   owner: z.string(),
   priority: z.number().int(),
   maxAttempts: z.number().int().positive(),
@@ -106,27 +137,35 @@ export const jobSchema = jobViewSchema.extend({
   workerId: z.string().nullable(),
   backendId: z.string().nullable(),
   progressAt: time.nullable(),
-  error: jobErrorSchema.nullable(),
+  error: jobErrorObject.nullable(),
   updatedAt: time,
 });
 
-/** Schema of a {@link QueuePosition}. */
-export const queuePositionSchema = z.strictObject({
+/** Schema of a {@link Job} as a store holds it. */
+export const jobSchema: z.ZodType<Job> = jobObject;
+
+const queuePositionObject = z.strictObject({
   position: z.number().int().positive(),
   queueSize: z.number().int().nonnegative(),
   queueVersion: z.number().int().nonnegative(),
 });
 
-/** Schema of a {@link JobChangedEvent}. */
-export const jobChangedEventSchema = z.strictObject({
+/** Schema of a {@link QueuePosition}. */
+export const queuePositionSchema: z.ZodType<QueuePosition> =
+  queuePositionObject;
+
+const jobChangedEventObject = z.strictObject({
   type: z.literal("job"),
-  job: jobViewSchema,
+  job: jobViewObject,
   owner: z.string(),
-  position: queuePositionSchema.nullable(),
+  position: queuePositionObject.nullable(),
 });
 
-/** Schema of a {@link ServiceStatusEvent}. */
-export const serviceStatusEventSchema = z.strictObject({
+/** Schema of a {@link JobChangedEvent}. */
+export const jobChangedEventSchema: z.ZodType<JobChangedEvent> =
+  jobChangedEventObject;
+
+const serviceStatusEventObject = z.strictObject({
   type: z.literal("service"),
   queue: z.string(),
   status: z.enum(["ok", "recovering"]),
@@ -139,8 +178,12 @@ export const serviceStatusEventSchema = z.strictObject({
   at: time,
 });
 
+/** Schema of a {@link ServiceStatusEvent}. */
+export const serviceStatusEventSchema: z.ZodType<ServiceStatusEvent> =
+  serviceStatusEventObject;
+
 /** Schema of a {@link ClientEvent}. */
-export const clientEventSchema = z.discriminatedUnion("type", [
-  jobChangedEventSchema,
-  serviceStatusEventSchema,
-]);
+export const clientEventSchema: z.ZodType<ClientEvent> = z.discriminatedUnion(
+  "type",
+  [jobChangedEventObject, serviceStatusEventObject],
+);
