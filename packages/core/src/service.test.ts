@@ -58,8 +58,36 @@ describe("ImageJobService", () => {
       },
     });
     await h.submit("alice");
-    expect(asked).toEqual(["alice:conversation:submit"]);
+    expect(asked).toEqual([
+      "alice:conversation:submit",
+      "alice:message:submit",
+    ]);
     expect(await codeOf(h.submit("banned"))).toBe("NOT_FOUND");
+  });
+
+  it("S28 a submit bound to someone else's message is NOT_FOUND and writes nothing", async () => {
+    const messageOwners = new Map([["m-alice", "alice"]]);
+    h = await createHarness(memory, {
+      start: false,
+      authorize: (user, resource) =>
+        resource.kind === "job"
+          ? resource.owner === user.id
+          : resource.kind !== "message" ||
+            messageOwners.get(resource.messageId) === user.id,
+    });
+    await h.stores.createMessage("m-alice", { text: "alice's" });
+    const submit = (who: string) =>
+      h.runtime.service.submit(h.user(who), {
+        conversationId: "c",
+        messageId: "m-alice",
+        request: { prompt: "hijack" },
+      });
+    expect(await codeOf(submit("mallory"))).toBe("NOT_FOUND");
+    expect(await h.runtime.service.list(h.user("mallory"))).toEqual([]);
+    expect((await h.stores.messages.get("m-alice"))?.metadata).toEqual({
+      text: "alice's",
+    });
+    expect((await submit("alice")).job.status).toBe("queued");
   });
 
   it("refuses a call without a user as UNAUTHENTICATED", async () => {

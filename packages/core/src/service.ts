@@ -35,7 +35,13 @@ export type Resource =
       readonly owner: string;
       readonly conversationId: string;
     }
-  | { readonly kind: "conversation"; readonly conversationId: string };
+  | { readonly kind: "conversation"; readonly conversationId: string }
+  | {
+      /** The chat message a submit binds its job to. */
+      readonly kind: "message";
+      readonly messageId: string;
+      readonly conversationId: string;
+    };
 
 /** What a call wants to do. */
 export type Action = "read" | "submit" | "cancel" | "retry";
@@ -50,9 +56,15 @@ export type Authorize = (
   action: Action,
 ) => boolean | Promise<boolean>;
 
-/** The default: a user reaches only their own jobs. */
+/**
+ * The default: a user reaches only their own jobs. Core does not know who
+ * owns a conversation or a message, so it lets those through: lists are
+ * filtered to the user's own jobs either way, but an app whose users could
+ * name another user's message must check `message` resources itself, or the
+ * relay would patch that message.
+ */
 export const ownerOnly: Authorize = (user, resource) =>
-  resource.kind === "conversation" || resource.owner === user.id;
+  resource.kind !== "job" || resource.owner === user.id;
 
 /** Caps and rates of the service. */
 export interface ServiceLimits extends Partial<SubmitLimits> {
@@ -219,6 +231,17 @@ export class ImageJobService {
       },
       "submit",
     );
+    if (parsed.messageId !== undefined) {
+      await this.#access(
+        user,
+        {
+          kind: "message",
+          messageId: parsed.messageId,
+          conversationId: parsed.conversationId,
+        },
+        "submit",
+      );
+    }
 
     return this.#enqueue(user, {
       queue: parsed.queue ?? this.#queues[0]!,

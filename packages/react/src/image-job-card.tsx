@@ -1,5 +1,5 @@
 "use client";
-import { useRef } from "react";
+import { type CSSProperties, useRef } from "react";
 import { useImageJob } from "./use-image-job.js";
 
 /** Props of {@link ImageJobCard}. */
@@ -24,9 +24,11 @@ function seconds(ms: number | null): string | null {
 
 /**
  * An unstyled, accessible card for one job: position and ETA while queued,
- * a progress bar that never moves backwards while running, the image when
- * done, the plain-language error with a retry button when failed. Shows a
- * lost connection as "reconnecting", never as a failed job.
+ * a progress bar that never moves backwards while running (its share as the
+ * CSS variable `--imagejobs-progress`, for styling its width), the image
+ * when done, the plain-language error with a retry button when failed or
+ * cancelled. Shows a lost connection as "reconnecting", never as a failed
+ * job.
  */
 export function ImageJobCard(props: ImageJobCardProps) {
   const job = useImageJob(props.jobId);
@@ -84,6 +86,7 @@ export function ImageJobCard(props: ImageJobCardProps) {
             aria-valuemin={0}
             aria-valuemax={100}
             aria-valuenow={percent}
+            style={{ "--imagejobs-progress": `${percent}%` } as CSSProperties}
           >
             {percent}%
           </div>
@@ -111,14 +114,9 @@ export function ImageJobCard(props: ImageJobCardProps) {
       {job.isFailed || job.isCancelled ? (
         <div>
           <p role="alert">{job.error?.message}</p>
-          {job.error?.retryable !== false ? (
-            <button
-              type="button"
-              onClick={() => void onRetry().catch(() => {})}
-            >
-              Try again
-            </button>
-          ) : null}
+          <button type="button" onClick={() => void onRetry().catch(() => {})}>
+            Try again
+          </button>
         </div>
       ) : null}
       {job.isQueued || job.isRunning ? (

@@ -23,7 +23,6 @@ import {
 import { WebSocketServer } from "ws";
 import { ChatApi, type ImageDefaults } from "./chat-api.js";
 import { ConversationStore } from "./conversation-store.js";
-import { guardSubmits } from "./guard-submits.js";
 import { sendError, sendJson } from "./http-json.js";
 import { ensureIdentity, readIdentity } from "./identity.js";
 import { serveStatic } from "./static-files.js";
@@ -104,10 +103,16 @@ export async function createChatServer(
 
   const messages = new MemoryMessageStore();
   const conversations = new ConversationStore(messages);
-  const authorize: Authorize = (user, resource) =>
-    resource.kind === "conversation"
-      ? conversations.get(user.id, resource.conversationId) !== null
-      : resource.owner === user.id;
+  // A job binds only to a message of the user's own conversation, so
+  // nobody can make the relay patch someone else's message.
+  const authorize: Authorize = (user, resource) => {
+    if (resource.kind === "job") return resource.owner === user.id;
+    const owned = conversations.get(user.id, resource.conversationId) !== null;
+    if (resource.kind === "conversation") return owned;
+    return (
+      owned && conversations.holds(resource.conversationId, resource.messageId)
+    );
+  };
   const images = new FsImageStore({
     root: options.imagesDir ?? resolve(appRoot, ".imagejobs/images"),
   });
@@ -134,7 +139,7 @@ export async function createChatServer(
     defaults,
   });
   const gateway = new RealtimeGateway({
-    service: guardSubmits(jobs.service, conversations),
+    service: jobs.service,
     events: jobs.context.events,
     authorize,
   });

@@ -212,9 +212,9 @@ describe("realtime gateway", () => {
   it("S28 another user's conversation answers NOT_FOUND; by default its jobs never reach them", async () => {
     const owners = new Map([["c-alice", "alice"]]);
     const authorize: Authorize = (user, resource) =>
-      resource.kind === "conversation"
-        ? (owners.get(resource.conversationId) ?? user.id) === user.id
-        : resource.owner === user.id;
+      resource.kind === "job"
+        ? resource.owner === user.id
+        : (owners.get(resource.conversationId) ?? user.id) === user.id;
     const app = setup({ authorize });
     const mallory = client(app.gateway, bob);
     mallory.send({
