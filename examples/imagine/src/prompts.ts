@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError } from "./cli-options.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -22,29 +23,86 @@ export const FALLBACK_PROMPTS = [
   "a city skyline made of stacked books",
 ];
 
-/** The prompts of a PartiPrompts-style TSV (a `Prompt` column), in order. */
+/**
+ * The prompts of a PartiPrompts-style TSV (a `Prompt` column), in order.
+ * Throws {@link UsageError} when the file is missing, has no such column,
+ * or holds no prompt.
+ */
 export function readPromptFile(path: string): string[] {
-  const [header, ...rows] = readFileSync(path, "utf8").split(/\r?\n/);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw new UsageError(`--prompts: no file at ${path}`);
+    if (code === "EISDIR") {
+      throw new UsageError(`--prompts: ${path} is a folder, not a TSV file`);
+    }
+    throw new UsageError(`--prompts: cannot read ${path} (${code})`);
+  }
+
+  const [header, ...rows] = text.split(/\r?\n/);
   const column = (header ?? "").split("\t").indexOf("Prompt");
   if (column === -1) {
-    throw new Error(`${path} has no "Prompt" column in its first line`);
+    throw new UsageError(
+      `--prompts: ${path} has no "Prompt" column in its first line (a tab-separated header)`,
+    );
   }
-  return rows
+  const prompts = rows
     .map((row) => row.split("\t")[column]?.trim() ?? "")
     .filter((prompt) => prompt.length > 0);
+  if (prompts.length === 0) {
+    throw new UsageError(
+      `--prompts: ${path} has a "Prompt" column but no prompt in it`,
+    );
+  }
+  return prompts;
 }
 
-/** Prompts from `path`, the default file, or the fallback list. */
-export function loadPrompts(path?: string): {
-  prompts: string[];
-  source: string;
-} {
-  if (path) return { prompts: readPromptFile(path), source: path };
-  if (existsSync(DEFAULT_PROMPTS)) {
+/** Where a run's prompts come from. */
+export interface PromptSource {
+  /** Every prompt available, in order. */
+  readonly prompts: string[];
+  /** The file, or "built-in prompts". */
+  readonly source: string;
+  /** The source in words for the user, such as "built-in prompts (…)". */
+  readonly description: string;
+}
+
+/**
+ * Prompts from `path`, else from `defaultPath` when it exists, else the
+ * fallback list.
+ */
+export function loadPrompts(
+  path?: string,
+  defaultPath = DEFAULT_PROMPTS,
+): PromptSource {
+  if (path) {
     return {
-      prompts: readPromptFile(DEFAULT_PROMPTS),
-      source: DEFAULT_PROMPTS,
+      prompts: readPromptFile(path),
+      source: path,
+      description: path,
     };
   }
-  return { prompts: FALLBACK_PROMPTS, source: "built-in prompts" };
+  if (existsSync(defaultPath)) {
+    return {
+      prompts: readPromptFile(defaultPath),
+      source: defaultPath,
+      description: `PartiPrompts, ${defaultPath}`,
+    };
+  }
+  const missing = relative(resolve(here, "../../.."), defaultPath);
+  return {
+    prompts: FALLBACK_PROMPTS,
+    source: "built-in prompts",
+    description: `built-in prompts (${missing} is not beside the checkout)`,
+  };
+}
+
+/** One line for the start of a run: where from, asked, available, running. */
+export function describeRun(loaded: PromptSource, limit: number): string {
+  const available = loaded.prompts.length;
+  const running = Math.min(limit, available);
+  return `Prompts: ${loaded.description}; ${limit} asked, ${available} available: running ${running}.`;
 }
