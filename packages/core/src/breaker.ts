@@ -7,6 +7,11 @@ export interface CircuitBreakerOptions {
   readonly failureThreshold?: number;
   /** How long it stays open before one half-open probe, in ms. @default 60000 */
   readonly openMs?: number;
+  /**
+   * Pause before the next claim after a server fault, in ms; it doubles
+   * with each consecutive fault, up to `openMs`. @default 1000
+   */
+  readonly retryDelayMs?: number;
 }
 
 /**
@@ -18,6 +23,7 @@ export interface CircuitBreakerOptions {
 export class CircuitBreaker {
   readonly #threshold: number;
   readonly #openMs: number;
+  readonly #retryDelayMs: number;
   readonly #clock: Clock;
   readonly #onChange: (from: BreakerState, to: BreakerState) => void;
   #state: BreakerState = "closed";
@@ -32,6 +38,7 @@ export class CircuitBreaker {
     this.#clock = clock;
     this.#threshold = options.failureThreshold ?? 5;
     this.#openMs = options.openMs ?? 60_000;
+    this.#retryDelayMs = options.retryDelayMs ?? 1000;
     this.#onChange = onChange;
   }
 
@@ -43,6 +50,17 @@ export class CircuitBreaker {
   /** Consecutive server faults counted so far. */
   get failures(): number {
     return this.#failures;
+  }
+
+  /**
+   * The pause before the next claim after the faults counted so far: the
+   * base delay doubled per consecutive fault, at most `openMs`; 0 without
+   * faults.
+   */
+  get retryDelayMs(): number {
+    if (this.#failures === 0) return 0;
+    const doubled = this.#retryDelayMs * 2 ** (this.#failures - 1);
+    return Math.min(doubled, this.#openMs);
   }
 
   /** Milliseconds until an open breaker may probe; 0 when it may now. */

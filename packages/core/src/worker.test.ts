@@ -91,10 +91,35 @@ describe("Worker", () => {
         serverFault: true,
       }),
     );
-    const retry = await h.backends[0]!.run(1);
+    const retry = await h.run(1);
     expect(retry.input.request.prompt).toBe(job.request.prompt);
     expect((await h.job(job.id)).attempt).toBe(1);
     retry.succeed();
+    await h.until(async () => (await h.job(job.id)).status === "succeeded");
+  });
+
+  it("S12 an unreachable server costs the job no attempt; the worker waits longer after each fault", async () => {
+    h = await createHarness(memory, {
+      breaker: { failureThreshold: 10, retryDelayMs: SECOND },
+    });
+    const { job } = await h.submit("alice");
+    const starts: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const run = await h.run(i);
+      starts.push(h.clock.now());
+      run.fail(
+        new ImageJobError("GPU_UNAVAILABLE", {
+          detail: "ECONNREFUSED",
+          serverFault: true,
+        }),
+      );
+    }
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+    // 1 s, 2 s, 4 s: the pause doubles (to within the 100 ms time steps).
+    expect(gaps.map((gap) => Math.round(gap / SECOND))).toEqual([1, 2, 4]);
+    const waiting = await h.job(job.id);
+    expect(waiting).toMatchObject({ attempt: 1 });
+    (await h.run(4)).succeed();
     await h.until(async () => (await h.job(job.id)).status === "succeeded");
   });
 

@@ -5,7 +5,7 @@ import { ImageJobError, toJobError } from "./errors.js";
 import { newId } from "./ids.js";
 import type { Job, JobError, JobImage, JobProgress } from "./job.js";
 import { resolveTimeLimits, type TimeLimits } from "./limits.js";
-import { repeat, type TimerHandle } from "./ports/clock.js";
+import { repeat, sleep, type TimerHandle } from "./ports/clock.js";
 import type { GenerateResult, GpuBackend } from "./ports/gpu-backend.js";
 import type {
   BackendLease,
@@ -73,6 +73,8 @@ export class Worker {
   readonly #pollMs: number;
   #attempt: Attempt | null = null;
   #closing = false;
+  #backoffMs = 0;
+  readonly #closed = new AbortController();
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -150,6 +152,7 @@ export class Worker {
    */
   async close(options: { finish?: boolean } = {}): Promise<void> {
     this.#closing = true;
+    this.#closed.abort();
     this.#wake?.();
     if (this.#attempt && !options.finish) this.#stop(this.#attempt, "closing");
     await this.#loop;
@@ -190,6 +193,12 @@ export class Worker {
         }
         void this.#context.relay.publish(claimed.change);
         next = await this.#runJob(claimed.job, lease);
+        if (this.#backoffMs > 0) {
+          // After a server fault, give a restarting server a moment before
+          // the next claim instead of failing through the queue.
+          await this.#pause(this.#backoffMs);
+          this.#backoffMs = 0;
+        }
       }
       if (next) await this.#release(next.job, next.job.fencingToken!);
     } finally {
@@ -335,8 +344,12 @@ export class Worker {
       backendId: this.#backend.id,
     };
 
-    if (failure?.serverFault) this.#breaker.recordFault();
-    else if (attempt.reason === null) this.#breaker.recordSuccess();
+    if (failure?.serverFault) {
+      this.#breaker.recordFault();
+      this.#backoffMs = this.#breaker.retryDelayMs;
+    } else if (attempt.reason === null) {
+      this.#breaker.recordSuccess();
+    }
 
     switch (attempt.reason) {
       case "lost":
@@ -368,9 +381,10 @@ export class Worker {
         { ...log, code: failure.code, err: failure },
         "generation failed",
       );
-      if (failure.outcomeUnknown) return this.#release(job, attempt.token);
-      if (failure.code === "GPU_UNAVAILABLE" && job.attempt < job.maxAttempts) {
-        return this.#requeue(attempt, { attempt: job.attempt + 1 });
+      // The server may still have run it, or it never reached the server:
+      // either way the attempt is not the job's fault, and it waits.
+      if (failure.outcomeUnknown || failure.code === "GPU_UNAVAILABLE") {
+        return this.#release(job, attempt.token);
       }
       return this.#fail(attempt, failure);
     }
@@ -412,15 +426,6 @@ export class Worker {
       error: jobError,
       progress: attempt.pending ?? attempt.tracker.current,
       finishedAt: this.#context.clock.now(),
-    }).then((outcome) => outcome.next);
-  }
-
-  #requeue(attempt: Attempt, patch: JobPatch) {
-    return this.#transition(attempt, {
-      status: "queued",
-      progress: null,
-      progressAt: null,
-      ...patch,
     }).then((outcome) => outcome.next);
   }
 
@@ -537,7 +542,11 @@ export class Worker {
   }
 
   #canClaim(): boolean {
-    return !this.#closing && this.#breaker.state === "closed";
+    return (
+      !this.#closing &&
+      this.#breaker.state === "closed" &&
+      this.#backoffMs === 0
+    );
   }
 
   #claimInput(): ClaimInput {
@@ -549,6 +558,11 @@ export class Worker {
       order: this.#context.order,
       now: this.#context.clock.now(),
     };
+  }
+
+  /** Waits `ms`, or less when the worker closes; new work does not wake it. */
+  #pause(ms: number): Promise<void> {
+    return sleep(this.#context.clock, ms, this.#closed.signal).catch(() => {});
   }
 
   /** Waits `ms`, or less when work may have arrived or the worker closes. */

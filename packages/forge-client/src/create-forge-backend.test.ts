@@ -111,9 +111,10 @@ describe("createForgeBackend", () => {
     const backend = backendFor(server);
     server.hold(2);
     const { result } = run(backend, imageRequest());
+    const failed = failure(result);
     await server.waitForState((s) => s.sampling_step === 2);
     await server.restart({ downMs: 100 });
-    const error = await failure(result);
+    const error = await failed;
     expect(error.code).toBe("GPU_UNAVAILABLE");
     expect(error.retryable).toBe(true);
     expect(error.outcomeUnknown).toBe(true);

@@ -268,6 +268,9 @@ export function createForgeClient(options: ForgeClientOptions): ForgeClient {
         await onBusy?.(polls);
       } catch (error) {
         if (callOptions.signal?.aborted) throw error;
+        // A server that refuses connections runs nothing: its process is
+        // gone, and with it any job it held.
+        if (isRefused(error)) return;
         lastError = error;
       }
       if (Date.now() + pollMs > deadline) {
@@ -387,4 +390,9 @@ export function createForgeClient(options: ForgeClientOptions): ForgeClient {
     },
   };
   return client;
+}
+
+function isRefused(error: unknown): boolean {
+  const cause = ImageJobError.isInstance(error) ? error.cause : error;
+  return cause instanceof TransportError && cause.kind === "refused";
 }

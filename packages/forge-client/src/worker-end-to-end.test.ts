@@ -24,7 +24,10 @@ interface Rig {
 
 let rig: Rig | null = null;
 
-async function start(stepMs = 5): Promise<Rig> {
+async function start(
+  stepMs = 5,
+  breaker?: { failureThreshold: number; openMs: number; retryDelayMs: number },
+): Promise<Rig> {
   const server = await startStandInForge({ stepMs });
   const images = new MemoryImageStore();
   const messages = new MemoryMessageStore();
@@ -38,6 +41,7 @@ async function start(stepMs = 5): Promise<Rig> {
     ],
     stores: { images, messages },
     limits: { maxQueuedPerOwner: 10, maxAttempts: 2 },
+    ...(breaker ? { breaker } : {}),
     progressIntervalMs: 20,
     pollMs: 20,
   });
@@ -71,6 +75,10 @@ async function submit(r: Rig, owner: string, request: Record<string, unknown>) {
     { id: owner },
     { conversationId: `conv-${owner}`, messageId, request },
   );
+}
+
+async function until(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 const history = (r: Rig, jobId: string): JobView[] =>
@@ -171,5 +179,34 @@ describe("a core worker driving the stand-in Forge", () => {
     expect(done.result?.images).toHaveLength(1);
     expect(await r.images.get(done.result!.images[0]!.key)).not.toBeNull();
     expect(r.server.received.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("S11 S12 a Forge server that dies mid-render: the job waits, users hear the service is recovering, it runs once the server is back", async () => {
+    const r = await start(5, {
+      failureThreshold: 3,
+      openMs: 300,
+      retryDelayMs: 20,
+    });
+    const service: string[] = [];
+    r.runtime.events.on("service", (event) => service.push(event.status));
+    const port = r.server.port;
+    r.server.hold(2);
+    const job = await submit(r, "alice", { prompt: "interrupted", steps: 6 });
+    await r.server.waitForState((s) => s.sampling_step === 2);
+    await r.server.close();
+
+    // Nothing answers: the job goes back to the queue, the breaker opens.
+    await until(() => r.runtime.workers[0]!.breakerState === "open");
+    const waiting = await r.runtime.service.get({ id: "alice" }, job.job.id);
+    expect(waiting.job).toMatchObject({ status: "queued", attempt: 1 });
+    expect(waiting.position?.position).toBe(1);
+    await until(() => service.includes("recovering"));
+
+    // The server comes back on its port: one probe, and the job runs.
+    rig = { ...r, server: await startStandInForge({ port, stepMs: 5 }) };
+    const done = await finished(r, "alice", job.job.id);
+    expect(done).toMatchObject({ status: "succeeded", attempt: 1 });
+    expect(done.result?.images).toHaveLength(1);
+    await until(() => service.at(-1) === "ok");
   });
 });

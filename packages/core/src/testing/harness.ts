@@ -8,7 +8,10 @@ import {
 } from "../runtime.js";
 import type { AuthUser, JobSnapshot } from "../service.js";
 import { FakeClock, settle } from "./fake-clock.js";
-import { ScriptedGpuBackend } from "./scripted-gpu-backend.js";
+import {
+  ScriptedGpuBackend,
+  type ScriptedRun,
+} from "./scripted-gpu-backend.js";
 
 /** The stores an adapter hands to the conformance suite. */
 export interface ConformanceStores extends Stores {
@@ -44,6 +47,11 @@ export interface Harness {
     request?: Record<string, unknown>,
     extra?: { conversationId?: string; idempotencyKey?: string },
   ): Promise<JobSnapshot>;
+  /**
+   * Resolves with run `index` (0-based) of GPU `gpu`, advancing fake time
+   * until the worker starts it (a worker may pause after a fault).
+   */
+  run(index: number, gpu?: number): Promise<ScriptedRun>;
   /** Reads a job straight from the store. */
   job(jobId: string): Promise<Job>;
   /** Reads a message's image metadata. */
@@ -109,6 +117,11 @@ export async function createHarness(
           idempotencyKey: extra.idempotencyKey,
         },
       );
+    },
+    async run(index, gpu = 0) {
+      const backend = backends[gpu]!;
+      await clock.until(() => backend.runs.length > index, { stepMs: 100 });
+      return backend.runs[index]!;
     },
     async job(jobId) {
       const job = await stores.jobs.get(jobId);

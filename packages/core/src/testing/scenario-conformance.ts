@@ -349,7 +349,7 @@ export function describeScenarios(name: string, factory: StoreFactory): void {
       const victim = await h.submit("alice");
       const waiting = await h.submit("bob");
       for (let i = 1; i <= 5; i += 1) {
-        const run = await gpu.run(i);
+        const run = await h.run(i);
         run.fail(
           new ImageJobError("GPU_UNAVAILABLE", {
             detail: "ECONNREFUSED",
