@@ -46,7 +46,7 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     retryable: false,
   },
   NOT_FOUND: {
-    userMessage: "That image request could not be found.",
+    userMessage: "We could not find that. It may have been removed, or the link may be wrong.",
     retryable: false,
   },
   QUOTA_EXCEEDED: {

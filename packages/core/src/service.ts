@@ -2,6 +2,7 @@ import { type ZodType, z } from "zod";
 import type { RuntimeContext } from "./context.js";
 import { ImageJobError, toJobError, type UserMessages } from "./errors.js";
 import { estimateWaitMs, meanRunMs } from "./eta.js";
+import type { ServiceStatus } from "./events.js";
 import { fingerprint } from "./fingerprint.js";
 import type { SweepReport } from "./hub.js";
 import { newId } from "./ids.js";
@@ -352,6 +353,18 @@ export class ImageJobService {
       ...entry,
       etaMs: estimateWaitMs(stats, entry.position),
     }));
+  }
+
+  /**
+   * A queue's service status as users should hear of it: `recovering` while
+   * it has backends and none of their breakers is closed.
+   */
+  async serviceStatus(queue: string): Promise<ServiceStatus> {
+    const { backends } = await this.#context.jobs.stats(queue);
+    const open = backends.length > 0;
+    return open && !backends.some((b) => b.breaker === "closed")
+      ? "recovering"
+      : "ok";
   }
 
   /** Queue depth, oldest wait, running jobs, breakers and the last sweep. */

@@ -396,7 +396,13 @@ export class ImageJobClient {
         ...this.#state.targets,
         [key]: { status: "error" as const, error },
       };
-      this.#set({ targets });
+      // The server no longer knows it (purged, or lost with an in-memory
+      // store): what is held about it is stale, not merely offline.
+      const jobs =
+        error.code === "NOT_FOUND"
+          ? withoutTarget(this.#state.jobs, key)
+          : this.#state.jobs;
+      this.#set({ targets, jobs });
       return;
     }
     this.#set({ connectionError: error });
@@ -533,4 +539,19 @@ function newKey(): string {
     .crypto;
   if (crypto?.randomUUID) return crypto.randomUUID();
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** The held jobs less those a refused target covered. */
+function withoutTarget(
+  jobs: ImageJobClientState["jobs"],
+  key: string,
+): ImageJobClientState["jobs"] {
+  const [kind, ...rest] = key.split(":");
+  const id = rest.join(":");
+  const kept = Object.entries(jobs).filter(([jobId, entry]) =>
+    kind === "job" ? jobId !== id : entry.job.conversationId !== id,
+  );
+  return kept.length === Object.keys(jobs).length
+    ? jobs
+    : Object.fromEntries(kept);
 }

@@ -246,8 +246,8 @@ export class ConnectionSession implements GatewayConnection {
       ...service.queues,
       ...jobs.map((j) => j.job.queue),
     ]);
-    let fresh = false;
     let resync = false;
+    const fresh: string[] = [];
     for (const queue of queues) {
       if (this.#cursors.has(queue)) continue;
       const given = message.cursors?.[queue];
@@ -261,9 +261,9 @@ export class ConnectionSession implements GatewayConnection {
       }
       // The head is taken before the snapshot, so nothing falls between.
       this.#cursors.set(queue, await events.head(queue));
-      fresh = true;
+      fresh.push(queue);
     }
-    if (fresh) jobs = await this.#load(target);
+    if (fresh.length > 0) jobs = await this.#load(target);
 
     for (const snapshot of jobs)
       this.#track(snapshot.job.id, snapshot.job.status);
@@ -275,6 +275,14 @@ export class ConnectionSession implements GatewayConnection {
       cursors: this.#cursorRecord(),
       resync,
     });
+    // A socket that starts reading a queue now has missed its last service
+    // event: tell it the status as it stands.
+    for (const queue of fresh) {
+      const cursor = this.#cursors.get(queue);
+      if (cursor === null || cursor === undefined) continue;
+      const status = await service.serviceStatus(queue);
+      this.#send({ type: "service", queue, cursor, status });
+    }
     for (const queue of queues) this.pump(queue);
   }
 

@@ -95,6 +95,41 @@ function submit(jobs: ImageJobs, user: AuthUser, conversationId = "c1") {
 }
 
 describe("realtime gateway", () => {
+  it("S12 a user who subscribes while the breaker is open hears the service is recovering", async () => {
+    const { jobs, gateway } = setup();
+    // The worker has taken its backend and reported its breaker closed.
+    await vi.waitFor(async () =>
+      expect((await jobs.context.jobs.stats("default")).backends).toHaveLength(
+        1,
+      ),
+    );
+    await jobs.context.jobs.reportBreaker({
+      backendId: "gpu-1",
+      queue: "default",
+      state: "open",
+      now: Date.now(),
+    });
+    await jobs.context.relay.publishService({
+      type: "service",
+      queue: "default",
+      status: "recovering",
+      backends: [{ id: "gpu-1", breaker: "open" }],
+      at: Date.now(),
+    });
+    const late = client(gateway, alice);
+    late.send({
+      type: "subscribe",
+      id: "s1",
+      target: { kind: "conversation", conversationId: "c1" },
+    });
+    await vi.waitFor(() =>
+      expect(late.of("service").map((m) => m.status)).toEqual(["recovering"]),
+    );
+    expect(late.frames.map((f) => f.type).indexOf("snapshot")).toBeLessThan(
+      late.frames.map((f) => f.type).indexOf("service"),
+    );
+  });
+
   it("S15 reconnect with a cursor gets exactly the missed events", async () => {
     const { jobs, gateway, backend, events } = setup();
     const conversation = { kind: "conversation", conversationId: "c1" };
@@ -496,4 +531,34 @@ it("a ping tells a quiet socket its newest cursor when fewer than cursorEveryEnt
   expect(quiet.of("cursor")).toHaveLength(told);
   expect(quiet.closed()).toBeNull();
   expect(quiet.of("ping").length).toBeGreaterThanOrEqual(3);
+});
+
+it("a job the server no longer knows after a reconnect is dropped, not left showing stale progress", async () => {
+  const { jobs, gateway } = setup();
+  const sockets = createInProcessSockets(gateway, { user: () => alice });
+  const store = new ImageJobClient({
+    url: "in-process",
+    WebSocket: sockets.WebSocket,
+    backoff: { initialDelayMs: 5, maxDelayMs: 20 },
+  });
+  cleanups.push(() => store.close());
+  const { job } = await submit(jobs, alice);
+  store.watchJob(job.id);
+  await vi.waitFor(() => expect(store.getJob(job.id)).toBeDefined());
+
+  // Gone from the server: cancelled and past retention.
+  await jobs.service.cancel(alice, job.id);
+  await jobs.context.jobs.purge({
+    finishedBefore: Date.now() + 1000,
+    now: Date.now(),
+    limit: 10,
+  });
+  sockets.dropAll();
+  await vi.waitFor(() =>
+    expect(store.getTarget({ kind: "job", jobId: job.id })).toMatchObject({
+      status: "error",
+      error: { code: "NOT_FOUND" },
+    }),
+  );
+  expect(store.getJob(job.id)).toBeUndefined();
 });
