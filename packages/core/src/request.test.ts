@@ -58,6 +58,36 @@ describe("image request schema", () => {
     expect(error.toPublic()).not.toHaveProperty("detail");
   });
 
+  it("says what is wrong in plain words, once per field", () => {
+    const error = (() => {
+      try {
+        parseOrThrow(schema, {
+          prompt: "",
+          width: 100_000,
+          height: 100_000,
+          steps: 2.5,
+          cfgScale: "high",
+          batchSize: 0,
+        });
+      } catch (thrown) {
+        return thrown as ImageJobError;
+      }
+      throw new Error("expected a refusal");
+    })();
+    const byField = Object.fromEntries(
+      error.fields.map((f) => [f.field, f.message]),
+    );
+    expect(error.fields.filter((f) => f.field === "width")).toHaveLength(1);
+    expect(byField).toEqual({
+      prompt: "must not be empty",
+      width: "must be at most 2048",
+      height: "must be at most 2048",
+      steps: "must be a whole number",
+      cfgScale: "must be a number",
+      batchSize: "must be at least 1",
+    });
+  });
+
   it("refuses more pixels than the cap", () => {
     const small = createImageRequestSchema({
       limits: { maxPixels: 512 * 512 },

@@ -124,7 +124,11 @@ export function createImageRequestSchema(
     })
     .superRefine((request, context) => {
       const pixels = request.width * request.height * request.batchSize;
-      if (pixels > limits.maxPixels) {
+      // A side already refused on its own needs no second complaint.
+      const sidesFit = [request.width, request.height].every(
+        (side) => side <= limits.maxSide,
+      );
+      if (sidesFit && pixels > limits.maxPixels) {
         context.addIssue({
           code: "custom",
           path: ["width"],
@@ -146,9 +150,46 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
       }
       continue;
     }
-    issues.push({ field: base || "(request)", message: issue.message });
+    issues.push({ field: base || "(request)", message: plainWords(issue) });
   }
   return issues;
+}
+
+/** zod's issue in words a person reads, where zod's own are technical. */
+function plainWords(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "too_big": {
+      const unit = issue.origin === "string" ? " characters" : "";
+      const bound = issue.inclusive === false ? "less than" : "at most";
+      if (issue.origin === "array") {
+        return `must have at most ${issue.maximum} items`;
+      }
+      return `must be ${bound} ${issue.maximum}${unit}`;
+    }
+    case "too_small": {
+      if (issue.origin === "string" && Number(issue.minimum) === 1) {
+        return "must not be empty";
+      }
+      const unit = issue.origin === "string" ? " characters" : "";
+      const bound = issue.inclusive === false ? "more than" : "at least";
+      return `must be ${bound} ${issue.minimum}${unit}`;
+    }
+    case "invalid_type":
+      if (issue.input === undefined) return "is required";
+      if (issue.expected === "int") return "must be a whole number";
+      return `must be ${article(issue.expected)} ${issue.expected}`;
+    case "invalid_value": {
+      const shown = issue.values.slice(0, 12).map((v) => JSON.stringify(v));
+      const more = issue.values.length > 12 ? ", …" : "";
+      return `must be one of: ${shown.join(", ")}${more}`;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? "an" : "a";
 }
 
 /**
@@ -156,7 +197,7 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
  * field's problem.
  */
 export function parseOrThrow<T>(schema: ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
 
   const fields = fieldIssues(result.error);

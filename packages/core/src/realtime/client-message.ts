@@ -145,18 +145,25 @@ export function parseClientMessage(
 
   const raw = (value as { id?: unknown }).id;
   const id = requestId.safeParse(raw).success ? (raw as string) : null;
-  const result = clientMessageSchema.safeParse(value);
+  const result = clientMessageSchema.safeParse(value, { reportInput: true });
   if (result.success) return { ok: true, message: result.data };
   const fields = fieldIssues(result.error);
+  // Only a problem inside the image request is the user's to fix.
+  const settings = fields.every((f) => f.field.startsWith("input.request"));
   return {
     ok: false,
     id,
     error: new ImageJobError("INVALID_REQUEST", {
       fields,
       detail: fields.map((f) => `${f.field}: ${f.message}`).join("; "),
+      ...(settings ? {} : { userMessage: UNREADABLE }),
     }),
   };
 }
+
+/** What a user hears when the app, not the user, sent something wrong. */
+const UNREADABLE =
+  "The app sent a message the image service could not read. Reloading the page should fix it.";
 
 function invalid(
   id: string | null,
@@ -169,6 +176,7 @@ function invalid(
     error: new ImageJobError("INVALID_REQUEST", {
       fields: [{ field, message }],
       detail: `${field} ${message}`,
+      userMessage: UNREADABLE,
     }),
   };
 }

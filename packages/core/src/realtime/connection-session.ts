@@ -189,6 +189,7 @@ export class ConnectionSession implements GatewayConnection {
             message: `must be ${PROTOCOL_VERSION}; this server speaks protocol ${PROTOCOL_VERSION}`,
           },
         ],
+        userMessage: "This page is out of date. Please reload it.",
       });
       this.#send({ type: "error", id: null, error: error.toPublic() });
       return this.shutdown(CLOSE_CODES.protocolError, "protocol version");

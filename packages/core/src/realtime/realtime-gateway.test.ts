@@ -562,3 +562,23 @@ it("a job the server no longer knows after a reconnect is dropped, not left show
   );
   expect(store.getJob(job.id)).toBeUndefined();
 });
+
+it("S27 a broken frame and a bad image setting get different words for the user", async () => {
+  const { gateway } = setup();
+  const socket = client(gateway, alice);
+  socket.send("{not json");
+  socket.send({
+    type: "submit",
+    id: "r1",
+    input: { conversationId: "c1", request: { prompt: "x", width: 513 } },
+  });
+  socket.send({ type: "cancel", id: "r2", jobId: 42 });
+  await vi.waitFor(() => expect(socket.of("error")).toHaveLength(3));
+  const [frame, settings, envelope] = socket.of("error").map((m) => m.error);
+  expect(frame).toMatchObject({ code: "INVALID_REQUEST" });
+  expect(frame?.message).toMatch(/could not read/);
+  expect(settings?.message).toMatch(/image settings/);
+  expect(settings?.fields?.map((f) => f.field)).toEqual(["width"]);
+  expect(envelope?.message).toMatch(/could not read/);
+  expect(socket.closed()).toBeNull();
+});
