@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ImageJobService, ImageStore, JobSnapshot } from "@imagejobs/core";
-import type { ChatMessage, ConversationStore } from "./conversation-store.js";
 import {
-  invalid,
-  notFound,
-  readJsonBody,
-  sendJson,
-  textField,
-} from "./http-json.js";
+  ImageJobError,
+  type ImageJobService,
+  type ImageStore,
+  type JobSnapshot,
+} from "@imagejobs/core";
+import type { ChatMessage, ConversationStore } from "./conversation-store.js";
+import { notFound, readJsonBody, sendJson, textField } from "./http-json.js";
 
 /** What every generated image uses, unless the request says otherwise. */
 export interface ImageDefaults {
@@ -23,7 +22,15 @@ export interface ChatApiOptions {
   readonly service: ImageJobService;
   readonly images: ImageStore;
   readonly defaults: ImageDefaults;
+  /**
+   * Conversations one user may have; `GET /api/conversations` lists this
+   * many, the latest active first. @default 100
+   */
+  readonly maxConversations?: number;
 }
+
+/** Conversations per user unless the options say otherwise. */
+export const MAX_CONVERSATIONS = 100;
 
 const IMAGINE = /^\/imagine(?:\s+|$)/i;
 
@@ -31,6 +38,8 @@ const IMAGINE = /^\/imagine(?:\s+|$)/i;
  * The JSON API of the chat: conversations, messages, `/imagine`, and the
  * images themselves, each scoped to the request's user. Another user's
  * conversation, job or image answers 404, exactly like a missing one.
+ * A user has at most {@link MAX_CONVERSATIONS} conversations; creating
+ * one more answers 429 QUOTA_EXCEEDED.
  */
 export class ChatApi {
   readonly #options: ChatApiOptions;
@@ -51,9 +60,10 @@ export class ChatApi {
     const { conversations } = this.#options;
 
     if (path === "/api/conversations") {
+      const max = this.#options.maxConversations ?? MAX_CONVERSATIONS;
       if (method === "GET") {
         sendJson(response, 200, {
-          conversations: conversations.list(user).map(publicConversation),
+          conversations: conversations.list(user, max).map(publicConversation),
         });
         return true;
       }
@@ -61,6 +71,12 @@ export class ChatApi {
         const body = await readJsonBody(request);
         const title =
           body.title === undefined ? undefined : textField(body, "title", 80);
+        if (conversations.count(user) >= max) {
+          throw new ImageJobError("QUOTA_EXCEEDED", {
+            userMessage: `You have ${max} conversations, the most one user can have here.`,
+            detail: `user has ${max} conversations`,
+          });
+        }
         const created = conversations.create(user, title);
         sendJson(response, 201, { conversation: publicConversation(created) });
         return true;
@@ -113,7 +129,13 @@ export class ChatApi {
   ): Promise<{ messages: ChatMessage[]; job: JobSnapshot | null }> {
     if (IMAGINE.test(input.text)) {
       const prompt = input.text.replace(IMAGINE, "").trim();
-      if (prompt === "") throw invalid("text", "needs a prompt after /imagine");
+      if (prompt === "") {
+        throw new ImageJobError("INVALID_REQUEST", {
+          userMessage:
+            "Write what to draw after /imagine, for example: /imagine a red fox in the snow",
+          fields: [{ field: "text", message: "needs a prompt after /imagine" }],
+        });
+      }
       return this.#imagine(user, conversationId, { ...input, prompt });
     }
 

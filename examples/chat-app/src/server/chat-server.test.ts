@@ -139,6 +139,14 @@ describe("chat API", () => {
       expect(error.code).toBe("INVALID_REQUEST");
       expect(error.fields[0]!.field).toBe(field);
     }
+    const empty = await user.post(`/api/conversations/${id}/messages`, {
+      text: "/imagine   ",
+    });
+    expect(
+      ((await empty.json()) as { error: { message: string } }).error.message,
+    ).toBe(
+      "Write what to draw after /imagine, for example: /imagine a red fox in the snow",
+    );
     const imagineEmpty = await user.post(`/api/conversations/${id}/imagine`, {
       prompt: "",
     });
@@ -228,6 +236,63 @@ describe("chat API", () => {
     } finally {
       client.close();
     }
+  });
+
+  it("caps a user's conversations at 100 and lists them newest first", async () => {
+    const user = browser();
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i += 1) ids.push(await conversationOf(user));
+
+    const refused = await user.post("/api/conversations", {});
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      error: expect.objectContaining({
+        code: "QUOTA_EXCEEDED",
+        message: "You have 100 conversations, the most one user can have here.",
+      }),
+    });
+
+    await imagine(user, ids[0]!);
+    const { conversations } = (await (
+      await user.call("/api/conversations")
+    ).json()) as { conversations: { id: string }[] };
+    expect(conversations.map((c) => c.id)).toEqual([
+      ids[0],
+      ...ids.slice(1).reverse(),
+    ]);
+
+    // Another user's count is its own.
+    expect((await browser().post("/api/conversations", {})).status).toBe(201);
+  });
+
+  it("refuses a socket opened from another site's page, allows its own and none", async () => {
+    const user = browser();
+    await conversationOf(user);
+    const host = new URL(server.url).host;
+    const open = (origin?: string) =>
+      new Promise<number>((settle) => {
+        const socket = new WebSocket(`ws://${host}/ws`, {
+          headers: { cookie: user.cookie() },
+          ...(origin ? { origin } : {}),
+        });
+        socket.on("open", () => {
+          socket.close();
+          settle(101);
+        });
+        socket.on("unexpected-response", (_request, response) => {
+          settle(response.statusCode ?? 0);
+          socket.terminate();
+        });
+        socket.on("error", () => {});
+      });
+
+    expect(await open("https://evil.example")).toBe(403);
+    expect(await open(`http://${host.replace("127.0.0.1", "localhost")}`)).toBe(
+      403,
+    );
+    expect(await open("null")).toBe(403);
+    expect(await open(`http://${host}`)).toBe(101);
+    expect(await open()).toBe(101);
   });
 
   it("answers /healthz with the service's stats", async () => {

@@ -47,8 +47,10 @@ export interface ChatServerOptions {
   readonly imagesDir?: string;
   /** The built UI. @default `dist/ui` under the app */
   readonly uiDir?: string;
-  /** Per-user caps and rates. */
+  /** Per-user caps and rates of image jobs. */
   readonly limits?: ServiceLimits;
+  /** Conversations per user (and listed per request). @default 100 */
+  readonly maxConversations?: number;
   /**
    * Hands the embedded stand-in to the caller as `standIn`, so a test can
    * inject faults in-process. Never reachable over HTTP. @default false
@@ -137,6 +139,9 @@ export async function createChatServer(
     service: jobs.service,
     images,
     defaults,
+    ...(options.maxConversations === undefined
+      ? {}
+      : { maxConversations: options.maxConversations }),
   });
   const gateway = new RealtimeGateway({
     service: jobs.service,
@@ -188,19 +193,35 @@ export async function createChatServer(
       socket.destroy();
       return;
     }
+    // The identity cookie rides along on any site's socket, so a browser
+    // socket must come from a page of this host.
+    if (!sameOrigin(request)) {
+      socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n");
+      return;
+    }
     sockets.handleUpgrade(request, socket, head, (ws) => {
       sockets.emit("connection", ws, request);
     });
   });
 
   jobs.start();
-  await new Promise<void>((done, fail) => {
-    server.once("error", fail);
-    server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => {
-      server.off("error", fail);
-      done();
+  try {
+    await new Promise<void>((done, fail) => {
+      server.once("error", fail);
+      server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => {
+        server.off("error", fail);
+        done();
+      });
     });
-  });
+  } catch (error) {
+    // A busy port: stop what was started, so the process can exit.
+    stopServing();
+    gateway.close();
+    sockets.close();
+    await jobs.close();
+    await standIn?.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -224,4 +245,19 @@ export async function createChatServer(
       await standIn?.close();
     },
   };
+}
+
+/**
+ * True when the request's `Origin` names the host it was sent to, or has
+ * none (a client that is not a browser, which sends no cookie of another
+ * site's page).
+ */
+export function sameOrigin(request: IncomingMessage): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
 }

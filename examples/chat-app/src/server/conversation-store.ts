@@ -72,11 +72,24 @@ export class ConversationStore {
     return found && found.owner === owner ? found : null;
   }
 
-  /** The owner's conversations, the latest active first. */
-  list(owner: string): Conversation[] {
+  /** The owner's conversations, the latest active first, at most `limit`. */
+  list(owner: string, limit = Number.POSITIVE_INFINITY): Conversation[] {
+    // Reversed first: of two active in the same millisecond, the newer
+    // comes first (the sort is stable).
     return [...this.#conversations.values()]
       .filter((conversation) => conversation.owner === owner)
-      .sort((a, b) => b.updatedAt - a.updatedAt);
+      .reverse()
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .slice(0, limit);
+  }
+
+  /** How many conversations `owner` has. */
+  count(owner: string): number {
+    let count = 0;
+    for (const conversation of this.#conversations.values()) {
+      if (conversation.owner === owner) count += 1;
+    }
+    return count;
   }
 
   /** True when `messageId` is a message of `conversationId`. */

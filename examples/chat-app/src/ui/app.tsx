@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { type ConversationSummary, chatApi } from "./chat-client.js";
+import { ApiError, type ConversationSummary, chatApi } from "./chat-client.js";
 import { ConnectionBadge } from "./connection-badge.js";
 import { ConversationList } from "./conversation-list.js";
 import { ConversationView } from "./conversation-view.js";
@@ -14,6 +14,7 @@ export function App() {
   const [conversations, setConversations] = useState<ConversationSummary[]>([]);
   const [openId, setOpenId] = useState<string | null>(idFromHash);
   const [loaded, setLoaded] = useState(false);
+  const [createError, setCreateError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     const { conversations: list } = await chatApi.conversations();
@@ -50,9 +51,27 @@ export function App() {
           <h1>imagejobs chat</h1>
           <ConnectionBadge />
         </header>
-        <button type="button" className="new-chat" onClick={() => create()}>
+        <button
+          type="button"
+          className="new-chat"
+          onClick={() => {
+            setCreateError(null);
+            create().catch((failed: unknown) =>
+              setCreateError(
+                failed instanceof ApiError
+                  ? failed.message
+                  : "Something went wrong. Please try again.",
+              ),
+            );
+          }}
+        >
           + New chat
         </button>
+        {createError ? (
+          <p className="sidebar-error" role="alert">
+            {createError}
+          </p>
+        ) : null}
         <ConversationList
           conversations={conversations}
           openId={openId}
