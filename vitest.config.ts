@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   defineConfig,
   type TestProjectInlineConfiguration,
@@ -33,6 +34,32 @@ function projects(): TestProjectInlineConfiguration[] {
         },
       });
     }
+  }
+  // The hooks' tests once more on React 18, the oldest React they support:
+  // React, React DOM and the testing library all come from one place.
+  const react18 = resolve("packages/react/react-18/node_modules");
+  if (existsSync(`${react18}/react`)) {
+    const from = (name: string) => ({
+      find: new RegExp(`^${name}(/.*)?$`),
+      replacement: `${react18}/${name}$1`,
+    });
+    found.push({
+      extends: true,
+      resolve: {
+        alias: [
+          from("react"),
+          from("react-dom"),
+          from("@testing-library/react"),
+        ],
+      },
+      test: {
+        name: "react-18",
+        root: "packages/react",
+        include: ["src/hooks.test.tsx"],
+        environment: "jsdom",
+        env: { EXPECT_REACT: "18" },
+      },
+    });
   }
   return found;
 }

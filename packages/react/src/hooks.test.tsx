@@ -192,3 +192,11 @@ it("the card shows the position while queued, a progress bar that never goes bac
   fireEvent.click(screen.getByRole("button", { name: "Try again" }));
   await waitFor(() => expect(backend.runs).toHaveLength(3));
 });
+
+it("runs on the React its test project asks for", async () => {
+  const { version } = await import("react");
+  const { version: dom } = await import("react-dom");
+  const major = process.env.EXPECT_REACT ?? "19";
+  expect(version.split(".")[0]).toBe(major);
+  expect(dom.split(".")[0]).toBe(major);
+});
