@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageJobClient } from "@imagejobs/core/client";
@@ -293,6 +293,14 @@ describe("chat API", () => {
     expect(await open("null")).toBe(403);
     expect(await open(`http://${host}`)).toBe(101);
     expect(await open()).toBe(101);
+  });
+
+  it("names an inline icon in the page, so no browser asks for /favicon.ico", () => {
+    const html = readFileSync(
+      new URL("../../index.html", import.meta.url),
+      "utf8",
+    );
+    expect(html).toMatch(/<link\s+rel="icon"\s+href="data:image\/svg\+xml,/);
   });
 
   it("answers /healthz with the service's stats", async () => {
