@@ -46,7 +46,8 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     retryable: false,
   },
   NOT_FOUND: {
-    userMessage: "We could not find that. It may have been removed, or the link may be wrong.",
+    userMessage:
+      "We could not find that. It may have been removed, or the link may be wrong.",
     retryable: false,
   },
   QUOTA_EXCEEDED: {
