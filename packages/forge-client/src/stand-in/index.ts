@@ -1,4 +1,4 @@
-export { runStandInCli } from "./cli.js";
+export { runStandInCli, STAND_IN_USAGE } from "./cli.js";
 export type { StateSnapshot } from "./forge-state.js";
 export type { ForgeException } from "./run-generation.js";
 export {
