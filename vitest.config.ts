@@ -71,6 +71,10 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    // CI also keeps a JSON report, for its closing count of tests.
+    reporters: ci
+      ? ["default", ["json", { outputFile: ".artifacts/vitest-report.json" }]]
+      : ["default"],
     // Property tests print their seed; CI keeps the run count bounded.
     env: { FC_NUM_RUNS: process.env.FC_NUM_RUNS ?? (ci ? "60" : "100") },
     projects: projects(),
