@@ -431,28 +431,32 @@ export class Worker {
 
   /** Puts a job back in the queue without spending an attempt. */
   async #release(job: Job, token: string): Promise<Claimed | null> {
-    const { jobs, clock, relay } = this.#context;
-    const outcome = await jobs.transition({
-      jobId: job.id,
-      from: ["running"],
-      token,
-      patch: { status: "queued", progress: null, progressAt: null },
-      now: clock.now(),
-      claimNext: this.#canClaim() ? this.#claimInput() : undefined,
-    });
-    if (outcome.change) void relay.publish(outcome.change);
-    return outcome.next;
+    const patch: JobPatch = {
+      status: "queued",
+      progress: null,
+      progressAt: null,
+    };
+    return (await this.#write(job.id, token, patch)).next;
   }
 
-  async #transition(
-    attempt: Attempt,
+  #transition(attempt: Attempt, patch: JobPatch) {
+    return this.#write(attempt.job.id, attempt.token, patch);
+  }
+
+  /**
+   * One fenced write of a running job, claiming the next job in the same
+   * step when the worker may; the change goes to the relay off this path.
+   */
+  async #write(
+    jobId: string,
+    token: string,
     patch: JobPatch,
   ): Promise<{ stored: boolean; next: Claimed | null }> {
     const { jobs, clock, relay } = this.#context;
     const outcome = await jobs.transition({
-      jobId: attempt.job.id,
+      jobId,
       from: ["running"],
-      token: attempt.token,
+      token,
       patch,
       now: clock.now(),
       claimNext: this.#canClaim() ? this.#claimInput() : undefined,
