@@ -1,4 +1,5 @@
 import type { ErrorCode, PublicError } from "./errors.js";
+import { newId } from "./ids.js";
 import type { ImageRequest } from "./request.js";
 
 /** Where a job is in its life. */
@@ -207,3 +208,59 @@ export type JobErrorCode = Extract<
   | "CANCELLED"
   | "INTERNAL"
 >;
+
+/** What a new job is made from; everything else starts empty. */
+export interface QueuedJobInput {
+  /** The queue it waits in. */
+  readonly queue: string;
+  /** The user who submits it. */
+  readonly owner: string;
+  /** The conversation it belongs to. */
+  readonly conversationId: string;
+  /** The chat message that shows it, or null. */
+  readonly messageId: string | null;
+  /** The validated request, seed resolved. */
+  readonly request: ImageRequest;
+  /** Claim priority. */
+  readonly priority: number;
+  /** Attempts allowed before WORKER_LOST is final. */
+  readonly maxAttempts: number;
+  /** The job it retries, or null. */
+  readonly retryOf: string | null;
+  /** Submit time (epoch ms). */
+  readonly now: number;
+}
+
+/**
+ * A job as it is before a store inserts it: queued, first attempt, no
+ * lease, progress, result or error. The store adds ticket and version.
+ */
+export function queuedJob(
+  input: QueuedJobInput,
+): Omit<Job, "ticket" | "version"> {
+  return {
+    id: newId(),
+    queue: input.queue,
+    owner: input.owner,
+    conversationId: input.conversationId,
+    messageId: input.messageId,
+    request: input.request,
+    priority: input.priority,
+    status: "queued",
+    attempt: 1,
+    maxAttempts: input.maxAttempts,
+    fencingToken: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    backendId: null,
+    progress: null,
+    progressAt: null,
+    result: null,
+    error: null,
+    retryOf: input.retryOf,
+    queuedAt: input.now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: input.now,
+  };
+}

@@ -5,12 +5,12 @@ import { estimateWaitMs, meanRunMs } from "./eta.js";
 import type { ServiceStatus } from "./events.js";
 import { fingerprint } from "./fingerprint.js";
 import type { SweepReport } from "./hub.js";
-import { newId } from "./ids.js";
 import {
   isTerminal,
   type Job,
   type JobView,
   type QueuePosition,
+  queuedJob,
   toJobView,
 } from "./job.js";
 import type { SubmitLimits, WaitingJob } from "./ports/job-store.js";
@@ -428,31 +428,17 @@ export class ImageJobService {
       request.seed = Math.floor(Math.random() * (MAX_SEED + 1));
     }
     const outcome = await jobs.submit({
-      job: {
-        id: newId(),
+      job: queuedJob({
         queue: input.queue,
         owner: user.id,
         conversationId: input.conversationId,
         messageId: input.messageId,
         request,
         priority: input.priority,
-        status: "queued",
-        attempt: 1,
         maxAttempts: this.#limits.maxAttempts,
-        fencingToken: null,
-        leaseExpiresAt: null,
-        workerId: null,
-        backendId: null,
-        progress: null,
-        progressAt: null,
-        result: null,
-        error: null,
         retryOf: input.retryOf,
-        queuedAt: now,
-        startedAt: null,
-        finishedAt: null,
-        updatedAt: now,
-      },
+        now,
+      }),
       limits: this.#limits,
       idempotency: input.idempotencyKey
         ? {

@@ -1,4 +1,5 @@
 import { newId } from "../ids.js";
+import { queuedJob } from "../job.js";
 import type { NewJob, SubmitLimits } from "../ports/job-store.js";
 
 /** Generous caps for tests that do not test caps. */
@@ -20,38 +21,26 @@ export function newJob(
   overrides: Partial<NewJob> = {},
 ): NewJob {
   return {
-    id: newId(),
-    queue,
-    owner: "alice",
-    conversationId: "conv-1",
-    messageId: null,
-    request: {
-      prompt: "a lighthouse at dusk",
-      negativePrompt: "",
-      width: 512,
-      height: 512,
-      steps: 20,
-      cfgScale: 7,
-      seed: 42,
-      batchSize: 1,
-    },
-    priority: 0,
-    status: "queued",
-    attempt: 1,
-    maxAttempts: 2,
-    fencingToken: null,
-    leaseExpiresAt: null,
-    workerId: null,
-    backendId: null,
-    progress: null,
-    progressAt: null,
-    result: null,
-    error: null,
-    retryOf: null,
-    queuedAt: now,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: now,
+    ...queuedJob({
+      queue,
+      owner: "alice",
+      conversationId: "conv-1",
+      messageId: null,
+      request: {
+        prompt: "a lighthouse at dusk",
+        negativePrompt: "",
+        width: 512,
+        height: 512,
+        steps: 20,
+        cfgScale: 7,
+        seed: 42,
+        batchSize: 1,
+      },
+      priority: 0,
+      maxAttempts: 2,
+      retryOf: null,
+      now,
+    }),
     ...overrides,
   };
 }
