@@ -8,24 +8,16 @@ import {
   parseOrThrow,
 } from "@imagejobs/core";
 import { PNG } from "pngjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createForgeBackend,
   type ForgeBackendOptions,
 } from "./create-forge-backend.js";
 import { forgeRequestExtraSchema } from "./forge-request-extra.js";
-import { type StandInForge, startStandInForge } from "./stand-in/index.js";
+import type { StandInForge } from "./stand-in/index.js";
+import { useStandIns } from "./stand-in/stand-ins.fixture.js";
 
-const servers: StandInForge[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function start(options: Parameters<typeof startStandInForge>[0] = {}) {
-  const server = await startStandInForge(options);
-  servers.push(server);
-  return server;
-}
+const start = useStandIns();
 
 function backendFor(
   server: StandInForge,

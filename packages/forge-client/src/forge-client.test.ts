@@ -1,20 +1,11 @@
 import { Agent } from "node:http";
 import { ImageJobError } from "@imagejobs/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FORGE_SAMPLERS } from "./forge-catalog.js";
 import { createForgeClient } from "./forge-client.js";
-import { type StandInForge, startStandInForge } from "./stand-in/index.js";
+import { useStandIns } from "./stand-in/stand-ins.fixture.js";
 
-const servers: StandInForge[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function start(options: Parameters<typeof startStandInForge>[0] = {}) {
-  const server = await startStandInForge(options);
-  servers.push(server);
-  return server;
-}
+const start = useStandIns();
 
 describe("createForgeClient", () => {
   it("reads listings, options and memory through zod", async () => {

@@ -1,17 +1,9 @@
 import { PNG } from "pngjs";
-import { afterEach, describe, expect, it } from "vitest";
-import { type StandInForge, startStandInForge } from "./index.js";
+import { describe, expect, it } from "vitest";
+import type { StandInForge } from "./index.js";
+import { useStandIns } from "./stand-ins.fixture.js";
 
-const servers: StandInForge[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function start(options: Parameters<typeof startStandInForge>[0] = {}) {
-  const server = await startStandInForge(options);
-  servers.push(server);
-  return server;
-}
+const start = useStandIns();
 
 async function post(server: StandInForge, path: string, body: unknown) {
   const response = await fetch(`${server.url}${path}`, {
